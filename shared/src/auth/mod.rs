@@ -1,0 +1,12 @@
+//! Authentication and tenancy for the JWT-protected APIs.
+//!
+//! [`JwtVerifier`] checks the bearer token (algorithm pinned, `exp`, `iss` and
+//! `aud` required) and [`authenticate`] checks the tenant context headers
+//! against its claims. The result is a [`Principal`], whose tenant only ever
+//! comes from the verified claims.
+
+mod jwt;
+mod principal;
+
+pub use jwt::{mint_hs256, Claims, JwtConfig, JwtVerifier};
+pub use principal::{authenticate, AuthError, Principal, Role, UserType};

@@ -1,0 +1,390 @@
+//! The v2 FilterCondition engine, shared by every API.
+//!
+//! A request's conditions are compiled once against the column registry
+//! ([`compile`]): fields are resolved, operators checked against the field's
+//! type and operands typed. Compiled conditions are then evaluated per row
+//! ([`Condition::matches`]). Conditions combine with AND.
+//!
+//! Text comparisons are case-insensitive. `notEquals`, `notIn` and
+//! `notContains` match empty values. Range operators never match empty values.
+
+use crate::model::value::{parse_date, parse_datetime_utc};
+use crate::model::{
+    resolve, ConfigOption, CustomFieldDef, EntityKind, FieldType, ResolvedField, Value,
+};
+use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+/// The most conditions one request may hold.
+pub const MAX_CONDITIONS: usize = 100;
+/// The most values an `in` or `notIn` may list.
+pub const MAX_VALUES: usize = 1_000;
+
+/// One condition as clients send it.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterCondition {
+    pub field: String,
+    pub operator: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<Json>>,
+}
+
+/// The operators of the v2 filtering conventions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operator {
+    Equals,
+    NotEquals,
+    In,
+    NotIn,
+    Contains,
+    NotContains,
+    StartsWith,
+    EndsWith,
+    GreaterThan,
+    GreaterThanOrEqual,
+    LessThan,
+    LessThanOrEqual,
+    Between,
+    IsEmpty,
+    IsNotEmpty,
+}
+
+impl Operator {
+    pub const ALL: [(&'static str, Operator); 15] = [
+        ("equals", Operator::Equals),
+        ("notEquals", Operator::NotEquals),
+        ("in", Operator::In),
+        ("notIn", Operator::NotIn),
+        ("contains", Operator::Contains),
+        ("notContains", Operator::NotContains),
+        ("startsWith", Operator::StartsWith),
+        ("endsWith", Operator::EndsWith),
+        ("greaterThan", Operator::GreaterThan),
+        ("greaterThanOrEqual", Operator::GreaterThanOrEqual),
+        ("lessThan", Operator::LessThan),
+        ("lessThanOrEqual", Operator::LessThanOrEqual),
+        ("between", Operator::Between),
+        ("isEmpty", Operator::IsEmpty),
+        ("isNotEmpty", Operator::IsNotEmpty),
+    ];
+
+    pub fn parse(s: &str) -> Option<Operator> {
+        Operator::ALL.iter().find(|(n, _)| *n == s).map(|(_, o)| *o)
+    }
+
+    pub fn name(self) -> &'static str {
+        Operator::ALL
+            .iter()
+            .find(|(_, o)| *o == self)
+            .map_or("?", |(n, _)| n)
+    }
+
+    fn applies_to(self, ty: FieldType) -> bool {
+        use Operator::*;
+        match self {
+            Contains | NotContains | StartsWith | EndsWith => ty == FieldType::String,
+            GreaterThan | GreaterThanOrEqual | LessThan | LessThanOrEqual | Between => matches!(
+                ty,
+                FieldType::Number | FieldType::Date | FieldType::DateTime
+            ),
+            _ => true,
+        }
+    }
+}
+
+/// Everything compilation needs to know about the tenant and the request.
+#[derive(Debug, Clone)]
+pub struct FilterContext<'a> {
+    pub entity: EntityKind,
+    pub custom_fields: &'a [CustomFieldDef],
+    /// Option lists by field key, to accept display names as well as codes.
+    pub options: &'a [(String, Vec<ConfigOption>)],
+    /// The zone for DATE_TIME operands written without an offset.
+    pub timezone: chrono_tz::Tz,
+}
+
+/// A typed operand.
+#[derive(Debug, Clone, PartialEq)]
+enum Operand {
+    None,
+    One(Value),
+    Many(Vec<Value>),
+    Range(Value, Value),
+}
+
+/// A compiled condition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    pub field: ResolvedField,
+    pub operator: Operator,
+    operand: Operand,
+}
+
+/// One precise problem with one condition; `path` is like `filters[2].value`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct FilterError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Compiles conditions, collecting every problem rather than the first.
+///
+/// # Errors
+/// All [`FilterError`]s found, each naming the condition and the part at fault.
+pub fn compile(
+    conditions: &[FilterCondition],
+    ctx: &FilterContext<'_>,
+) -> Result<Vec<Condition>, Vec<FilterError>> {
+    if conditions.len() > MAX_CONDITIONS {
+        return Err(vec![FilterError {
+            path: "filters".into(),
+            message: format!("at most {MAX_CONDITIONS} conditions are allowed"),
+        }]);
+    }
+    let mut out = Vec::with_capacity(conditions.len());
+    let mut errors = Vec::new();
+    for (i, c) in conditions.iter().enumerate() {
+        match compile_one(c, ctx) {
+            Ok(cond) => out.push(cond),
+            Err((part, message)) => errors.push(FilterError {
+                path: format!("filters[{i}].{part}"),
+                message,
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+type PartError = (&'static str, String);
+
+fn compile_one(c: &FilterCondition, ctx: &FilterContext<'_>) -> Result<Condition, PartError> {
+    let field = resolve(ctx.entity, &c.field, None, ctx.custom_fields)
+        .map_err(|e| ("field", e.to_string()))?;
+    let operator = Operator::parse(&c.operator).ok_or_else(|| {
+        (
+            "operator",
+            format!(
+                "unknown operator '{}'; expected one of {}",
+                c.operator,
+                Operator::ALL.map(|(n, _)| n).join(", ")
+            ),
+        )
+    })?;
+    if !operator.applies_to(field.field_type) {
+        return Err((
+            "operator",
+            format!(
+                "operator '{}' does not apply to {} field '{}'",
+                operator.name(),
+                field.field_type.as_str(),
+                c.field
+            ),
+        ));
+    }
+    let operand = typed_operand(c, operator, &field, ctx)?;
+    Ok(Condition {
+        field,
+        operator,
+        operand,
+    })
+}
+
+fn typed_operand(
+    c: &FilterCondition,
+    op: Operator,
+    field: &ResolvedField,
+    ctx: &FilterContext<'_>,
+) -> Result<Operand, PartError> {
+    use Operator::*;
+    let one = |json: &Json, part: &'static str| typed_value(json, field, ctx).map_err(|m| (part, m));
+    match op {
+        IsEmpty | IsNotEmpty => {
+            if c.value.is_some() || c.values.is_some() {
+                return Err(("value", format!("'{}' takes no value", op.name())));
+            }
+            Ok(Operand::None)
+        }
+        In | NotIn => {
+            let values = match (&c.values, &c.value) {
+                (Some(v), None) => v,
+                (None, Some(Json::Array(v))) => v,
+                _ => return Err(("values", format!("'{}' needs a non-empty 'values' array", op.name()))),
+            };
+            if values.is_empty() || values.len() > MAX_VALUES {
+                return Err(("values", format!("'{}' needs 1 to {MAX_VALUES} values", op.name())));
+            }
+            let mut typed = Vec::with_capacity(values.len());
+            for v in values {
+                typed.extend(expand_option(one(v, "values")?, field, ctx));
+            }
+            Ok(Operand::Many(typed))
+        }
+        Between => {
+            let values = match (&c.values, &c.value) {
+                (Some(v), None) => v,
+                (None, Some(Json::Array(v))) => v,
+                _ => return Err(("values", "'between' needs 'values' with [from, to]".into())),
+            };
+            let [lo, hi] = values.as_slice() else {
+                return Err(("values", "'between' needs exactly two values [from, to]".into()));
+            };
+            let (lo, hi) = (one(lo, "values")?, one(hi, "values")?);
+            if lo.is_empty() || hi.is_empty() {
+                return Err(("values", "'between' bounds must not be empty".into()));
+            }
+            if lo.cmp_same_type(&hi) == std::cmp::Ordering::Greater {
+                return Err(("values", "'between' needs from <= to".into()));
+            }
+            Ok(Operand::Range(lo, hi))
+        }
+        _ => {
+            if c.values.is_some() {
+                return Err(("values", format!("'{}' takes a single 'value'", op.name())));
+            }
+            let v = c
+                .value
+                .as_ref()
+                .ok_or_else(|| ("value", format!("'{}' needs a 'value'", op.name())))?;
+            let typed = one(v, "value")?;
+            if typed.is_empty() {
+                return Err(("value", "must not be empty; use isEmpty or isNotEmpty".into()));
+            }
+            let expanded = expand_option(typed, field, ctx);
+            Ok(match (op, expanded.len()) {
+                (Equals | NotEquals, n) if n > 1 => Operand::Many(expanded),
+                _ => Operand::One(expanded.into_iter().next().unwrap_or(Value::Null)),
+            })
+        }
+    }
+}
+
+/// For option-list fields (stage, source, segment), a display name also
+/// matches its code.
+fn expand_option(v: Value, field: &ResolvedField, ctx: &FilterContext<'_>) -> Vec<Value> {
+    let Value::Text(text) = &v else { return vec![v] };
+    let code = ctx
+        .options
+        .iter()
+        .filter(|(key, _)| *key == field.key)
+        .flat_map(|(_, opts)| opts.iter())
+        .find(|o| o.display_name.eq_ignore_ascii_case(text) && !o.code.eq_ignore_ascii_case(text))
+        .map(|o| Value::Text(o.code.to_lowercase()));
+    let mut out = vec![lower(v)];
+    out.extend(code);
+    out
+}
+
+fn lower(v: Value) -> Value {
+    match v {
+        Value::Text(s) => Value::Text(s.to_lowercase()),
+        other => other,
+    }
+}
+
+fn typed_value(json: &Json, field: &ResolvedField, ctx: &FilterContext<'_>) -> Result<Value, String> {
+    if field.field_type == FieldType::DateTime {
+        if let Json::String(s) = json {
+            return parse_filter_datetime(s, ctx.timezone).map(Value::DateTime).ok_or_else(|| {
+                format!(
+                    "expected a date-time (RFC 3339, or YYYY-MM-DD[THH:MM:SS] in the request timezone), got \"{}\"",
+                    truncate(s)
+                )
+            });
+        }
+    }
+    if json.is_null() {
+        return Err("must not be null; use isEmpty or isNotEmpty".into());
+    }
+    Value::from_json(field.field_type, json)
+        .map(lower)
+        .map_err(|e| e.to_string())
+}
+
+fn truncate(s: &str) -> &str {
+    let end = s.char_indices().nth(60).map_or(s.len(), |(i, _)| i);
+    &s[..end]
+}
+
+/// DATE_TIME operands: RFC 3339 with an offset, or a local date-time or date
+/// in the request's timezone (a date means its local midnight).
+fn parse_filter_datetime(s: &str, tz: chrono_tz::Tz) -> Option<chrono::DateTime<chrono::Utc>> {
+    if let Some(t) = parse_datetime_utc(s) {
+        return Some(t);
+    }
+    let local: NaiveDateTime = NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S")
+        .ok()
+        .or_else(|| parse_date(s).and_then(|d: NaiveDate| d.and_hms_opt(0, 0, 0)))?;
+    // In a DST gap, take the first valid instant after it.
+    tz.from_local_datetime(&local)
+        .earliest()
+        .or_else(|| tz.from_local_datetime(&(local + chrono::Duration::hours(1))).earliest())
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+impl Condition {
+    /// Whether a cell value satisfies the condition.
+    pub fn matches(&self, cell: &Value) -> bool {
+        use Operator::*;
+        if cell.is_empty() {
+            return matches!(self.operator, IsEmpty | NotEquals | NotIn | NotContains);
+        }
+        let text = |f: &dyn Fn(&str, &str) -> bool| -> bool {
+            match (cell, &self.operand) {
+                (Value::Text(s), Operand::One(Value::Text(needle))) => f(&s.to_lowercase(), needle),
+                _ => false,
+            }
+        };
+        match self.operator {
+            IsEmpty => false,
+            IsNotEmpty => true,
+            Equals | In => self.any_equal(cell),
+            NotEquals | NotIn => !self.any_equal(cell),
+            Contains => text(&|s, n| s.contains(n)),
+            NotContains => !text(&|s, n| s.contains(n)),
+            StartsWith => text(&|s, n| s.starts_with(n)),
+            EndsWith => text(&|s, n| s.ends_with(n)),
+            GreaterThan => self.compare(cell).is_some_and(|o| o.is_gt()),
+            GreaterThanOrEqual => self.compare(cell).is_some_and(|o| o.is_ge()),
+            LessThan => self.compare(cell).is_some_and(|o| o.is_lt()),
+            LessThanOrEqual => self.compare(cell).is_some_and(|o| o.is_le()),
+            Between => match &self.operand {
+                Operand::Range(lo, hi) => {
+                    cell.cmp_same_type(lo).is_ge() && cell.cmp_same_type(hi).is_le()
+                }
+                _ => false,
+            },
+        }
+    }
+
+    fn any_equal(&self, cell: &Value) -> bool {
+        let eq = |v: &Value| match (cell, v) {
+            (Value::Text(a), Value::Text(b)) => a.to_lowercase() == *b,
+            (a, b) => a == b,
+        };
+        match &self.operand {
+            Operand::One(v) => eq(v),
+            Operand::Many(vs) => vs.iter().any(eq),
+            _ => false,
+        }
+    }
+
+    fn compare(&self, cell: &Value) -> Option<std::cmp::Ordering> {
+        match &self.operand {
+            Operand::One(v) => Some(cell.cmp_same_type(v)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "filter_tests.rs"]
+mod tests;

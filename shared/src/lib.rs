@@ -1,0 +1,7 @@
+//! The exports service library: domain model, API models, formatting, auth
+//! and storage, shared by every Lambda function and by `exports-local`.
+
+pub mod auth;
+pub mod filter;
+pub mod model;
+pub mod store;

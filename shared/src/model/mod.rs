@@ -1,0 +1,15 @@
+//! The domain model: entities, the column registry, custom fields, tenants.
+
+pub mod columns;
+pub mod custom;
+pub mod entity;
+pub mod record;
+pub mod tenant;
+pub mod value;
+
+pub use columns::{resolve, ColumnError, ResolvedField, StandardColumn};
+pub use custom::CustomFieldDef;
+pub use entity::EntityKind;
+pub use record::Record;
+pub use tenant::{ConfigOption, OptionKind, TenantId, TenantSettings};
+pub use value::{FieldType, Value, ValueError};

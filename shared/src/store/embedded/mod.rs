@@ -1,0 +1,9 @@
+//! The embedded backend: SQLite (through `rusqlite`, bundled) in the data
+//! directory. Tables mirror the DynamoDB key schema (`pk`, `sk`, JSON `data`),
+//! so both backends share [`super::keys`].
+//!
+//! SQLite calls block, so each runs on tokio's blocking pool.
+
+mod sqlite;
+
+pub use sqlite::EmbeddedStore;

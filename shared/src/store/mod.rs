@@ -1,0 +1,115 @@
+//! Storage traits. Domain code sees only these; each has an embedded
+//! implementation (SQLite) and, with the AWS backend, a DynamoDB one.
+//!
+//! Every call takes the tenant, and implementations put it in the partition
+//! key, so no call can read or write across tenants.
+
+pub mod embedded;
+pub mod keys;
+
+use crate::model::{
+    ConfigOption, CustomFieldDef, EntityKind, OptionKind, Record, TenantId, TenantSettings,
+};
+use async_trait::async_trait;
+
+/// Errors of the storage layer. Never shown to clients as they are.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage backend failed: {context}")]
+    Backend {
+        context: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("stored item is corrupt: {0}")]
+    Corrupt(String),
+    #[error("invalid page cursor")]
+    BadCursor,
+}
+
+impl StoreError {
+    pub fn backend(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        StoreError::Backend {
+            context: context.into(),
+            source: Box::new(source),
+        }
+    }
+}
+
+/// An opaque position in a paged read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageCursor(pub String);
+
+/// One page of records and where the next starts (`None` at the end).
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub records: Vec<Record>,
+    pub next: Option<PageCursor>,
+}
+
+/// Reads a tenant's records page by page.
+#[async_trait]
+pub trait EntitySource: Send + Sync {
+    /// The page after `cursor` (the first page when `None`), of at most
+    /// `limit` records. Pages come in storage order, not in any sort order.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails or the cursor is not one of ours.
+    async fn page(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        cursor: Option<PageCursor>,
+        limit: usize,
+    ) -> Result<Page, StoreError>;
+}
+
+/// Writes records (seeding and `exports-local import`).
+#[async_trait]
+pub trait EntityWriter: Send + Sync {
+    /// Inserts or replaces records, in one transaction where the backend has them.
+    async fn put_records(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        records: Vec<Record>,
+    ) -> Result<(), StoreError>;
+}
+
+/// Per-tenant configuration: settings, custom fields and option lists.
+#[async_trait]
+pub trait TenantConfigStore: Send + Sync {
+    /// The tenant's settings, or the defaults when none are stored.
+    async fn settings(&self, tenant: &TenantId) -> Result<TenantSettings, StoreError>;
+    async fn put_settings(
+        &self,
+        tenant: &TenantId,
+        settings: &TenantSettings,
+    ) -> Result<(), StoreError>;
+    /// Custom field definitions of one entity, ordered by key then uuid.
+    async fn custom_fields(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+    ) -> Result<Vec<CustomFieldDef>, StoreError>;
+    async fn put_custom_field(
+        &self,
+        tenant: &TenantId,
+        def: &CustomFieldDef,
+    ) -> Result<(), StoreError>;
+    /// One option list, ordered by `sortOrder` then code.
+    async fn options(
+        &self,
+        tenant: &TenantId,
+        kind: OptionKind,
+    ) -> Result<Vec<ConfigOption>, StoreError>;
+    async fn put_option(
+        &self,
+        tenant: &TenantId,
+        kind: OptionKind,
+        option: &ConfigOption,
+    ) -> Result<(), StoreError>;
+}
