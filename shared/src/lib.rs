@@ -2,6 +2,10 @@
 //! and storage, shared by every Lambda function and by `exports-local`.
 
 pub mod auth;
+pub mod config;
 pub mod filter;
 pub mod model;
 pub mod store;
+pub mod api;
+pub mod render;
+pub mod service;

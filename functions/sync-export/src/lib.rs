@@ -1,1 +1,114 @@
+//! `POST /api/exports/{contacts|organisations|households}`: the synchronous
+//! tabular export, answered with the file.
+//!
+//! [`handle`] takes its dependencies as arguments, so the Lambda entry point,
+//! `exports-local serve` and the tests all call the same code.
 
+use exports_shared::api::http_util::{attachment, is_json, normalised_path, MAX_BODY_BYTES};
+use exports_shared::api::tabular::{parse_request, ApiError, ErrorCode};
+use exports_shared::auth::{authenticate, JwtVerifier};
+use exports_shared::model::EntityKind;
+use exports_shared::service::tabular::{export, ExportError};
+use exports_shared::store::{EntitySource, TenantConfigStore};
+use lambda_http::{Body, Request, Response};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What the handler needs, built once per cold start.
+#[derive(Clone)]
+pub struct Deps {
+    pub entities: Arc<dyn EntitySource>,
+    pub config: Arc<dyn TenantConfigStore>,
+    pub verifier: Arc<JwtVerifier>,
+}
+
+/// The path prefix this function serves.
+pub const PREFIX: &str = "/api/exports/";
+
+/// Handles one request. Never fails: every error becomes a response in the
+/// conventions' error body.
+pub async fn handle(deps: &Deps, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
+    let started = Instant::now();
+    let now = chrono::Utc::now();
+    let path = normalised_path(req.uri().path()).to_string();
+    match handle_inner(deps, &req, &path, now, started).await {
+        Ok(resp) => Ok(resp),
+        Err(err) => {
+            let api = match err {
+                ExportError::Client(api) => {
+                    tracing::info!(status = api.status(), code = api.code.code(), path = %path, "export rejected");
+                    api
+                }
+                other => {
+                    tracing::error!(error = ?other, source = ?std::error::Error::source(&other), path = %path, "export failed");
+                    ApiError::new(ErrorCode::Internal, "Internal error")
+                }
+            };
+            Ok(api.to_response(&path, now))
+        }
+    }
+}
+
+async fn handle_inner(
+    deps: &Deps,
+    req: &Request,
+    path: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    started: Instant,
+) -> Result<Response<Body>, ExportError> {
+    let entity = path
+        .strip_prefix(PREFIX)
+        .and_then(EntityKind::from_path)
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "Not found"))?;
+    if req.method() != http::Method::POST {
+        return Err(ApiError::new(ErrorCode::MethodNotAllowed, "Method not allowed").into());
+    }
+    let principal = authenticate(&deps.verifier, req.headers()).map_err(ApiError::from)?;
+    if !is_json(req.headers()) {
+        return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "Unsupported media type")
+            .with_details(vec!["Content-Type: must be application/json".into()])
+            .into());
+    }
+    let body: &[u8] = req.body().as_ref();
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(ErrorCode::PayloadTooLarge, "Request body too large")
+            .with_details(vec![format!("body: at most {MAX_BODY_BYTES} bytes")])
+            .into());
+    }
+    let request = parse_request(body)?;
+    let file = export(
+        deps.entities.as_ref(),
+        deps.config.as_ref(),
+        &principal.tenant,
+        entity,
+        &request,
+        now,
+    )
+    .await?;
+
+    tracing::info!(
+        tenant = %principal.tenant,
+        user = %principal.user_id,
+        entity = %entity,
+        ui_screen_name = request.ui_screen_name.as_deref().unwrap_or(""),
+        format = file.format.extension(),
+        rows = file.rows,
+        bytes = file.bytes.len(),
+        duration_ms = started.elapsed().as_millis() as u64,
+        "export served"
+    );
+
+    let builder = Response::builder()
+        .status(200)
+        .header(http::header::CONTENT_TYPE, file.format.content_type())
+        .header(http::header::CONTENT_DISPOSITION, attachment(&file.filename))
+        .header("x-export-rows", file.rows);
+    let body = match String::from_utf8(file.bytes) {
+        Ok(text) if file.format == exports_shared::api::tabular::ExportFormat::Csv => Body::Text(text),
+        Ok(text) => Body::Binary(text.into_bytes()),
+        Err(e) => Body::Binary(e.into_bytes()),
+    };
+    builder
+        .body(body)
+        .map_err(|e| ExportError::Render(exports_shared::render::RenderError::Io(std::io::Error::other(e))))
+}

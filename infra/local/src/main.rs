@@ -1,1 +1,245 @@
-fn main(){}
+//! `exports-local`: the local runner. Parses the command line and calls the
+//! command's module.
+
+use clap::{Args, Parser, Subcommand};
+use exports_local::{demo, generate, import, serve, token, DEV_JWT_SECRET};
+use exports_shared::config::{Backend, Settings};
+use exports_shared::model::{EntityKind, TenantId};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "exports-local", version, about = "Run the exports service locally on the embedded backend")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// Data directory of the embedded backend.
+    #[arg(long, env = "EXPORTS_DATA_DIR", default_value = ".exports")]
+    data_dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve every API on 127.0.0.1:PORT, seeding the demo tenant on first start.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, env = "PORT", default_value_t = 3000)]
+        port: u16,
+    },
+    /// Generate deterministic synthetic data for a tenant.
+    Seed {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = demo::DEMO_TENANT)]
+        tenant: String,
+        #[arg(long, default_value_t = 1000)]
+        contacts: u64,
+        #[arg(long, default_value_t = 100)]
+        organisations: u64,
+        #[arg(long, default_value_t = 200)]
+        households: u64,
+        /// The random seed: the same seed gives the same data.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Print a development JWT signed with EXPORTS_JWT_SECRET (or the dev default).
+    Token {
+        #[arg(long, default_value = demo::DEMO_TENANT)]
+        tenant: String,
+        #[arg(long, default_value = demo::DEMO_USER_ID)]
+        user: String,
+        #[arg(long, default_value = demo::DEMO_EMAIL)]
+        email: String,
+        #[arg(long, default_value = demo::DEMO_USER_TYPE)]
+        user_type: String,
+        /// A role; repeat for several.
+        #[arg(long = "role", default_value = demo::DEMO_ROLE)]
+        roles: Vec<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 86_400)]
+        ttl: i64,
+    },
+    /// Load records from a JSON-lines file, validating every line first.
+    Import {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_parser = parse_entity)]
+        entity: EntityKind,
+        /// Load the valid lines even when some are invalid.
+        #[arg(long)]
+        skip_invalid: bool,
+        file: PathBuf,
+    },
+}
+
+fn parse_entity(s: &str) -> Result<EntityKind, String> {
+    EntityKind::from_path(s).ok_or_else(|| "expected contacts, organisations or households".into())
+}
+
+fn secret(settings: &Settings) -> String {
+    settings.jwt_secret.clone().unwrap_or_else(|| DEV_JWT_SECRET.to_string())
+}
+
+async fn open(data_dir: PathBuf) -> Result<(Settings, Backend), Box<dyn std::error::Error>> {
+    let mut settings = Settings::from_env()?;
+    settings.data_dir = data_dir;
+    if settings.jwt_secret.is_none() {
+        settings.jwt_secret = Some(DEV_JWT_SECRET.to_string());
+    }
+    let backend = Backend::connect(&settings).await?;
+    Ok((settings, backend))
+}
+
+fn token_request(settings: &Settings, tenant: &str) -> token::TokenRequest {
+    token::TokenRequest {
+        tenant: tenant.into(),
+        user: demo::DEMO_USER_ID.into(),
+        email: demo::DEMO_EMAIL.into(),
+        user_type: demo::DEMO_USER_TYPE.into(),
+        roles: vec![demo::DEMO_ROLE.into()],
+        ttl_secs: 7 * 86_400,
+        issuer: settings.jwt_issuer.clone(),
+        audience: settings.jwt_audience.clone(),
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Serve { common, port } => {
+            let (settings, backend) = open(common.data_dir.clone()).await?;
+            if std::env::var("EXPORTS_JWT_SECRET").is_err() {
+                println!("Using the development JWT secret '{DEV_JWT_SECRET}' (set EXPORTS_JWT_SECRET to change it; local mode only).");
+            }
+            if !demo::is_seeded(backend.tenant_config().as_ref()).await? {
+                println!("Seeding the demo tenant into {} ...", common.data_dir.display());
+                demo::seed_demo(backend.tenant_config().as_ref(), backend.entity_writer().as_ref()).await?;
+            }
+            let token = token::mint(&token_request(&settings, demo::DEMO_TENANT), &secret(&settings))?;
+            let app = serve::App {
+                sync_export: sync_export::Deps {
+                    entities: backend.entities(),
+                    config: backend.tenant_config(),
+                    verifier: settings.jwt_verifier()?,
+                },
+            };
+            print_banner(port, &token);
+            serve::serve(app, std::net::SocketAddr::from(([127, 0, 0, 1], port))).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Seed { common, tenant, contacts, organisations, households, seed } => {
+            let (_, backend) = open(common.data_dir).await?;
+            let tenant = TenantId::new(tenant);
+            demo::configure_tenant(backend.tenant_config().as_ref(), &tenant).await?;
+            let counts = generate::Counts { contacts, organisations, households };
+            let bar = indicatif::ProgressBar::new(contacts + organisations + households);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} records ({per_sec}, eta {eta})")?,
+            );
+            generate::write_all(backend.entity_writer().as_ref(), &tenant, counts, seed, Some(&bar)).await?;
+            bar.finish();
+            println!("Seeded tenant {tenant}: {contacts} contacts, {organisations} organisations, {households} households (seed {seed}).");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token { tenant, user, email, user_type, roles, ttl } => {
+            let settings = Settings::from_env()?;
+            let req = token::TokenRequest {
+                tenant,
+                user,
+                email,
+                user_type,
+                roles,
+                ttl_secs: ttl,
+                issuer: settings.jwt_issuer.clone(),
+                audience: settings.jwt_audience.clone(),
+            };
+            println!("{}", token::mint(&req, &secret(&settings))?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { common, tenant, entity, skip_invalid, file } => {
+            let (_, backend) = open(common.data_dir).await?;
+            let input = std::io::BufReader::new(std::fs::File::open(&file)?);
+            let tenant = TenantId::new(tenant);
+            let report = import::import(
+                input,
+                &tenant,
+                entity,
+                backend.tenant_config().as_ref(),
+                backend.entity_writer().as_ref(),
+                skip_invalid,
+            )
+            .await?;
+            for e in &report.errors {
+                eprintln!("{}: {e}", file.display());
+            }
+            if !report.errors.is_empty() && !skip_invalid {
+                eprintln!(
+                    "Nothing imported: {} invalid line(s). Fix them or pass --skip-invalid.",
+                    report.skipped
+                );
+                return Ok(ExitCode::from(1));
+            }
+            println!("Imported {} {entity} into tenant {tenant} ({} invalid line(s) skipped).", report.imported, report.skipped);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_banner(port: u16, token: &str) {
+    let t = demo::DEMO_TENANT;
+    println!(
+        r#"
+Exports service listening on http://127.0.0.1:{port}
+
+  tenant   {t}
+  user     {user} ({email}, TENANT_STAFF)
+  token    {token}
+
+Try the first example of the API docs (active contacts to CSV):
+
+curl "http://127.0.0.1:{port}/api/exports/contacts" \
+  -X POST \
+  -H "Authorization: Bearer {token}" \
+  -H "Content-Type: application/json" \
+  -H "x-tenant-uuid: {t}" \
+  -H "x-user-email: {email}" \
+  -H "x-user-id: {user}" \
+  -H "x-user-type: TENANT_STAFF" \
+  -o contacts_export.csv \
+  --data '{{"format":"CSV","locale":"en","timezone":"America/New_York","viewState":{{"columns":[{{"id":"firstName","label":"First Name","custom":false,"type":"STRING"}},{{"id":"paternalLastName","label":"Last Name","custom":false,"type":"STRING"}},{{"id":"preferredEmail","label":"Email","custom":false,"type":"STRING"}},{{"id":"stage","label":"Stage","custom":false,"type":"STRING"}},{{"id":"createdAt","label":"Created","custom":false,"type":"DATE_TIME"}}],"sort":{{"field":"createdAt","direction":"DESC"}}}},"filters":[{{"field":"contactType","operator":"equals","value":"ACTIVE"}}]}}'
+"#,
+        user = demo::DEMO_USER_ID,
+        email = demo::DEMO_EMAIL,
+    );
+}
+
+fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("exports-local: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(Cli::parse())) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("exports-local: {e}");
+            let mut source = e.source();
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -9,4 +9,6 @@ mod jwt;
 mod principal;
 
 pub use jwt::{mint_hs256, Claims, JwtConfig, JwtVerifier};
+/// The error of [`mint_hs256`].
+pub use jsonwebtoken::errors::Error as TokenError;
 pub use principal::{authenticate, AuthError, Principal, Role, UserType};

@@ -1,0 +1,36 @@
+//! `exports-local token`: mint a development JWT.
+
+use exports_shared::auth::{mint_hs256, Claims, TokenError};
+
+/// What goes into a development token.
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    pub tenant: String,
+    pub user: String,
+    pub email: String,
+    pub user_type: String,
+    pub roles: Vec<String>,
+    pub ttl_secs: i64,
+    pub issuer: String,
+    pub audience: String,
+}
+
+/// Signs a token with HS256.
+///
+/// # Errors
+/// When the claims cannot be encoded.
+pub fn mint(req: &TokenRequest, secret: &str) -> Result<String, TokenError> {
+    let now = chrono::Utc::now().timestamp();
+    let claims = Claims {
+        sub: req.user.clone(),
+        email: req.email.clone(),
+        user_type: req.user_type.clone(),
+        tenant_uuids: vec![req.tenant.clone()],
+        roles: req.roles.clone(),
+        iss: req.issuer.clone(),
+        aud: req.audience.clone(),
+        exp: now + req.ttl_secs,
+        iat: now,
+    };
+    mint_hs256(&claims, secret.as_bytes())
+}

@@ -1,0 +1,7 @@
+//! Request and response types of the APIs, and their error bodies.
+//!
+//! Each API keeps its own error shape; each maps its errors to HTTP in one
+//! place.
+
+pub mod http_util;
+pub mod tabular;

@@ -1,0 +1,11 @@
+//! The tabular exports API (`POST /api/exports/{entity}`): its request body
+//! and its standard error body with `BE####` codes.
+
+mod error;
+mod request;
+
+pub use error::{ApiError, ErrorCode};
+pub use request::{
+    parse_request, ColumnRequest, ExportFormat, SortDirection, SortRequest, TabularExportRequest,
+    ViewState,
+};

@@ -1,0 +1,4 @@
+//! Export services: the logic behind the handlers, over the store traits.
+
+pub mod plan;
+pub mod tabular;
