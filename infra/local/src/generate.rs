@@ -71,10 +71,13 @@ fn uuid(rng: &mut ChaCha8Rng) -> String {
     uuid::Builder::from_random_bytes(rng.random()).into_uuid().to_string()
 }
 
-/// An instant in 2024–2026, as RFC 3339 UTC.
+/// 2024-01-01T00:00:00Z and 2026-10-31T00:00:00Z: generated data lies between.
+const FIRST_INSTANT: i64 = 1_704_067_200;
+const LAST_INSTANT: i64 = 1_793_404_800;
+
+/// An instant between [`FIRST_INSTANT`] and [`LAST_INSTANT`], as RFC 3339 UTC.
 fn instant(rng: &mut ChaCha8Rng) -> (i64, String) {
-    let start = 1_704_067_200; // 2024-01-01T00:00:00Z
-    let secs = start + rng.random_range(0..(3 * 365 * 86_400));
+    let secs = rng.random_range(FIRST_INSTANT..LAST_INSTANT);
     (secs, rfc3339(secs))
 }
 
@@ -90,7 +93,7 @@ fn money(rng: &mut ChaCha8Rng, max: u64) -> f64 {
 
 fn timestamps(rng: &mut ChaCha8Rng, m: &mut Map<String, Value>) {
     let (created, created_s) = instant(rng);
-    let updated = created + rng.random_range(0..90 * 86_400);
+    let updated = (created + rng.random_range(0..90 * 86_400)).min(LAST_INSTANT);
     m.insert("createdAt".into(), json!(created_s));
     m.insert("updatedAt".into(), json!(rfc3339(updated)));
 }

@@ -145,15 +145,18 @@ impl ApiError {
     /// The JSON body of the conventions (`errorCode`, `message`, `status`,
     /// `path`, `timestamp`, `details`).
     pub fn body(&self, path: &str, now: DateTime<Utc>) -> serde_json::Value {
-        serde_json::to_value(Body_ {
+        serde_json::to_value(self.body_struct(path, now)).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn body_struct<'a>(&'a self, path: &'a str, now: DateTime<Utc>) -> Body_<'a> {
+        Body_ {
             error_code: self.code.code(),
             message: &self.message,
             status: self.status(),
             path,
             timestamp: now.format("%Y-%m-%dT%H:%M:%S").to_string(),
             details: self.details.as_deref(),
-        })
-        .unwrap_or(serde_json::Value::Null)
+        }
     }
 
     /// The HTTP response. 405 carries `Allow: POST`.
@@ -164,7 +167,8 @@ impl ApiError {
         if self.code == ErrorCode::MethodNotAllowed {
             builder = builder.header(http::header::ALLOW, "POST");
         }
-        let body = Body::Text(self.body(path, now).to_string());
+        // Serialised from the struct, so keys keep the conventions' order.
+        let body = Body::Text(serde_json::to_string(&self.body_struct(path, now)).unwrap_or_default());
         builder.body(body).unwrap_or_else(|_| {
             let mut r = Response::new(Body::Empty);
             *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
