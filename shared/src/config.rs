@@ -63,7 +63,9 @@ impl Settings {
         };
         Ok(Settings {
             backend,
-            data_dir: var("EXPORTS_DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.into()).into(),
+            data_dir: var("EXPORTS_DATA_DIR")
+                .unwrap_or_else(|| DEFAULT_DATA_DIR.into())
+                .into(),
             jwt_secret: var("EXPORTS_JWT_SECRET"),
             jwt_issuer: var("EXPORTS_JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.into()),
             jwt_audience: var("EXPORTS_JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into()),
@@ -76,7 +78,10 @@ impl Settings {
     /// # Errors
     /// [`ConfigError::MissingJwtSecret`] or [`ConfigError::WeakJwtSecret`].
     pub fn jwt_verifier(&self) -> Result<Arc<JwtVerifier>, ConfigError> {
-        let secret = self.jwt_secret.as_deref().ok_or(ConfigError::MissingJwtSecret)?;
+        let secret = self
+            .jwt_secret
+            .as_deref()
+            .ok_or(ConfigError::MissingJwtSecret)?;
         if secret.len() < MIN_SECRET_BYTES {
             return Err(ConfigError::WeakJwtSecret);
         }

@@ -205,7 +205,8 @@ fn typed_operand(
     ctx: &FilterContext<'_>,
 ) -> Result<Operand, PartError> {
     use Operator::*;
-    let one = |json: &Json, part: &'static str| typed_value(json, field, ctx).map_err(|m| (part, m));
+    let one =
+        |json: &Json, part: &'static str| typed_value(json, field, ctx).map_err(|m| (part, m));
     match op {
         IsEmpty | IsNotEmpty => {
             if c.value.is_some() || c.values.is_some() {
@@ -217,10 +218,18 @@ fn typed_operand(
             let values = match (&c.values, &c.value) {
                 (Some(v), None) => v,
                 (None, Some(Json::Array(v))) => v,
-                _ => return Err(("values", format!("'{}' needs a non-empty 'values' array", op.name()))),
+                _ => {
+                    return Err((
+                        "values",
+                        format!("'{}' needs a non-empty 'values' array", op.name()),
+                    ))
+                }
             };
             if values.is_empty() || values.len() > MAX_VALUES {
-                return Err(("values", format!("'{}' needs 1 to {MAX_VALUES} values", op.name())));
+                return Err((
+                    "values",
+                    format!("'{}' needs 1 to {MAX_VALUES} values", op.name()),
+                ));
             }
             let mut typed = Vec::with_capacity(values.len());
             for v in values {
@@ -235,7 +244,10 @@ fn typed_operand(
                 _ => return Err(("values", "'between' needs 'values' with [from, to]".into())),
             };
             let [lo, hi] = values.as_slice() else {
-                return Err(("values", "'between' needs exactly two values [from, to]".into()));
+                return Err((
+                    "values",
+                    "'between' needs exactly two values [from, to]".into(),
+                ));
             };
             let (lo, hi) = (one(lo, "values")?, one(hi, "values")?);
             if lo.is_empty() || hi.is_empty() {
@@ -256,7 +268,10 @@ fn typed_operand(
                 .ok_or_else(|| ("value", format!("'{}' needs a 'value'", op.name())))?;
             let typed = one(v, "value")?;
             if typed.is_empty() {
-                return Err(("value", "must not be empty; use isEmpty or isNotEmpty".into()));
+                return Err((
+                    "value",
+                    "must not be empty; use isEmpty or isNotEmpty".into(),
+                ));
             }
             let expanded = expand_option(typed, field, ctx);
             Ok(match (op, expanded.len()) {
@@ -270,7 +285,9 @@ fn typed_operand(
 /// For option-list fields (stage, source, segment), a display name also
 /// matches its code.
 fn expand_option(v: Value, field: &ResolvedField, ctx: &FilterContext<'_>) -> Vec<Value> {
-    let Value::Text(text) = &v else { return vec![v] };
+    let Value::Text(text) = &v else {
+        return vec![v];
+    };
     let code = ctx
         .options
         .iter()
@@ -290,7 +307,11 @@ fn lower(v: Value) -> Value {
     }
 }
 
-fn typed_value(json: &Json, field: &ResolvedField, ctx: &FilterContext<'_>) -> Result<Value, String> {
+fn typed_value(
+    json: &Json,
+    field: &ResolvedField,
+    ctx: &FilterContext<'_>,
+) -> Result<Value, String> {
     if field.field_type == FieldType::DateTime {
         if let Json::String(s) = json {
             return parse_filter_datetime(s, ctx.timezone).map(Value::DateTime).ok_or_else(|| {
@@ -326,7 +347,10 @@ fn parse_filter_datetime(s: &str, tz: chrono_tz::Tz) -> Option<chrono::DateTime<
     // In a DST gap, take the first valid instant after it.
     tz.from_local_datetime(&local)
         .earliest()
-        .or_else(|| tz.from_local_datetime(&(local + chrono::Duration::hours(1))).earliest())
+        .or_else(|| {
+            tz.from_local_datetime(&(local + chrono::Duration::hours(1)))
+                .earliest()
+        })
         .map(|t| t.with_timezone(&chrono::Utc))
 }
 

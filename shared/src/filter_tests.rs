@@ -51,11 +51,13 @@ fn string_operators() {
     assert!(c.matches(&text("client")));
     assert!(!c.matches(&text("Lead")));
 
-    let c = compiled(json!({"field": "preferredEmail", "operator": "contains", "value": "@EXAMPLE"}));
+    let c =
+        compiled(json!({"field": "preferredEmail", "operator": "contains", "value": "@EXAMPLE"}));
     assert!(c.matches(&text("ana@example.com")));
     assert!(!c.matches(&text("ana@other.org")));
 
-    let c = compiled(json!({"field": "preferredEmail", "operator": "notContains", "value": "example"}));
+    let c =
+        compiled(json!({"field": "preferredEmail", "operator": "notContains", "value": "example"}));
     assert!(c.matches(&text("ana@other.org")));
     assert!(!c.matches(&text("ana@example.com")));
     assert!(c.matches(&Value::Null));
@@ -122,7 +124,9 @@ fn boolean_operators_accept_the_conventions_string_form() {
 
 #[test]
 fn date_operators() {
-    let c = compiled(json!({"field": "birthDate", "operator": "between", "values": ["1980-01-01", "1989-12-31"]}));
+    let c = compiled(
+        json!({"field": "birthDate", "operator": "between", "values": ["1980-01-01", "1989-12-31"]}),
+    );
     assert!(c.matches(&date(1986, 9, 4)));
     assert!(!c.matches(&date(1990, 1, 1)));
     let c = compiled(json!({"field": "birthDate", "operator": "lessThan", "value": "1980-01-01"}));
@@ -135,9 +139,14 @@ fn date_operators() {
 fn date_time_operands_without_offset_use_the_request_timezone() {
     // GIVEN a filter in America/Santiago (UTC-3 in January)
     let tz = chrono_tz::America::Santiago;
-    let ctx = FilterContext { timezone: tz, ..ctx() };
+    let ctx = FilterContext {
+        timezone: tz,
+        ..ctx()
+    };
     let c = compile(
-        &[cond(json!({"field": "createdAt", "operator": "greaterThanOrEqual", "value": "2024-01-15"}))],
+        &[cond(
+            json!({"field": "createdAt", "operator": "greaterThanOrEqual", "value": "2024-01-15"}),
+        )],
         &ctx,
     )
     .unwrap()
@@ -150,8 +159,12 @@ fn date_time_operands_without_offset_use_the_request_timezone() {
     assert!(c.matches(&after));
 
     // An explicit offset wins over the request timezone.
-    let c = compiled(json!({"field": "updatedAt", "operator": "lessThan", "value": "2024-01-15T00:00:00Z"}));
-    assert!(c.matches(&Value::DateTime(Utc.with_ymd_and_hms(2024, 1, 14, 23, 59, 59).unwrap())));
+    let c = compiled(
+        json!({"field": "updatedAt", "operator": "lessThan", "value": "2024-01-15T00:00:00Z"}),
+    );
+    assert!(c.matches(&Value::DateTime(
+        Utc.with_ymd_and_hms(2024, 1, 14, 23, 59, 59).unwrap()
+    )));
     assert!(!c.matches(&before));
 }
 
@@ -170,9 +183,14 @@ fn display_names_of_options_match_their_codes() {
             updated_at: String::new(),
         }],
     )];
-    let ctx = FilterContext { options: &opts, ..ctx() };
+    let ctx = FilterContext {
+        options: &opts,
+        ..ctx()
+    };
     let c = compile(
-        &[cond(json!({"field": "stage", "operator": "equals", "value": "Qualified Lead"}))],
+        &[cond(
+            json!({"field": "stage", "operator": "equals", "value": "Qualified Lead"}),
+        )],
         &ctx,
     )
     .unwrap()
@@ -191,9 +209,14 @@ fn custom_fields_are_filterable_by_their_type() {
         field_type: FieldType::Number,
         form_uuid: None,
     }];
-    let ctx = FilterContext { custom_fields: &defs, ..ctx() };
+    let ctx = FilterContext {
+        custom_fields: &defs,
+        ..ctx()
+    };
     let c = compile(
-        &[cond(json!({"field": "custom:cf_f1", "operator": "greaterThan", "value": 5}))],
+        &[cond(
+            json!({"field": "custom:cf_f1", "operator": "greaterThan", "value": 5}),
+        )],
         &ctx,
     )
     .unwrap()
@@ -216,8 +239,10 @@ fn bad_conditions_say_exactly_what_is_wrong() {
         errors(json!({"field": "shoeSize", "operator": "equals", "value": "9"})),
         ["filters[0].field: unknown column 'shoeSize' for contacts"]
     );
-    assert!(errors(json!({"field": "firstName", "operator": "like", "value": "a"}))[0]
-        .starts_with("filters[0].operator: unknown operator 'like'"));
+    assert!(
+        errors(json!({"field": "firstName", "operator": "like", "value": "a"}))[0]
+            .starts_with("filters[0].operator: unknown operator 'like'")
+    );
     assert_eq!(
         errors(json!({"field": "netWorth", "operator": "contains", "value": "1"})),
         ["filters[0].operator: operator 'contains' does not apply to NUMBER field 'netWorth'"]
@@ -234,10 +259,14 @@ fn bad_conditions_say_exactly_what_is_wrong() {
         errors(json!({"field": "isActive", "operator": "equals", "value": "yes"})),
         ["filters[0].value: expected true or false, got \"yes\""]
     );
-    assert!(errors(json!({"field": "birthDate", "operator": "equals", "value": "04/09/1986"}))[0]
-        .starts_with("filters[0].value: expected a date"));
-    assert!(errors(json!({"field": "createdAt", "operator": "lessThan", "value": "yesterday"}))[0]
-        .starts_with("filters[0].value: expected a date-time"));
+    assert!(
+        errors(json!({"field": "birthDate", "operator": "equals", "value": "04/09/1986"}))[0]
+            .starts_with("filters[0].value: expected a date")
+    );
+    assert!(
+        errors(json!({"field": "createdAt", "operator": "lessThan", "value": "yesterday"}))[0]
+            .starts_with("filters[0].value: expected a date-time")
+    );
     assert_eq!(
         errors(json!({"field": "firstName", "operator": "equals"})),
         ["filters[0].value: 'equals' needs a 'value'"]

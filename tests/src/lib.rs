@@ -40,7 +40,11 @@ impl Fixture {
             config: store.clone(),
             verifier,
         };
-        Fixture { store, deps, _dir: dir }
+        Fixture {
+            store,
+            deps,
+            _dir: dir,
+        }
     }
 
     /// Calls the sync-export handler.
@@ -68,30 +72,51 @@ pub fn contacts_a() -> Vec<Record> {
     let review = format!("custom:cf_{CF_RISK_REVIEW}");
     let score = format!("custom:cf_{CF_SCORE}");
     vec![
-        record("c-001", json!({"firstName": "Ana", "paternalLastName": "González", "preferredEmail": "ana@a.test",
+        record(
+            "c-001",
+            json!({"firstName": "Ana", "paternalLastName": "González", "preferredEmail": "ana@a.test",
             "stage": "client", "contactType": "ACTIVE", "createdAt": "2024-03-10T12:00:00Z", "netWorth": 1500.5,
-            "birthDate": "1986-09-04", "isActive": true, "phone": "+56 9 1111 2222", risk.clone(): "low", score.clone(): 80})),
-        record("c-002", json!({"firstName": "=cmd|' /C calc'!A0", "paternalLastName": "Muñoz", "preferredEmail": "hostile@a.test",
+            "birthDate": "1986-09-04", "isActive": true, "phone": "+56 9 1111 2222", risk.clone(): "low", score.clone(): 80}),
+        ),
+        record(
+            "c-002",
+            json!({"firstName": "=cmd|' /C calc'!A0", "paternalLastName": "Muñoz", "preferredEmail": "hostile@a.test",
             "stage": "prospect", "contactType": "ACTIVE", "createdAt": "2024-05-01T03:30:00Z", "netWorth": -20,
-            "birthDate": "1990-01-31", "isActive": false, review.clone(): "high"})),
-        record("c-003", json!({"firstName": "José", "paternalLastName": "Pérez", "preferredEmail": "jose@a.test",
+            "birthDate": "1990-01-31", "isActive": false, review.clone(): "high"}),
+        ),
+        record(
+            "c-003",
+            json!({"firstName": "José", "paternalLastName": "Pérez", "preferredEmail": "jose@a.test",
             "stage": "lead", "contactType": "INACTIVE", "createdAt": "2024-06-01T00:00:00Z", "netWorth": 0,
-            "isActive": true, risk.clone(): "medium"})),
-        record("c-004", json!({"firstName": "María", "paternalLastName": "Soto", "preferredEmail": "maria@a.test",
+            "isActive": true, risk.clone(): "medium"}),
+        ),
+        record(
+            "c-004",
+            json!({"firstName": "María", "paternalLastName": "Soto", "preferredEmail": "maria@a.test",
             "stage": "prospect", "contactType": "ACTIVE", "createdAt": "2024-05-01T03:30:00Z", "netWorth": 250000.75,
-            "isActive": true, score: 55})),
-        record("c-005", json!({"firstName": "Zoë", "paternalLastName": "Díaz", "preferredEmail": "zoe@a.test",
-            "stage": "client", "contactType": "ACTIVE", "isActive": true})),
+            "isActive": true, score: 55}),
+        ),
+        record(
+            "c-005",
+            json!({"firstName": "Zoë", "paternalLastName": "Díaz", "preferredEmail": "zoe@a.test",
+            "stage": "client", "contactType": "ACTIVE", "isActive": true}),
+        ),
     ]
 }
 
 /// Tenant B's contacts: none of these may ever reach tenant A.
 pub fn contacts_b() -> Vec<Record> {
     vec![
-        record("c-b01", json!({"firstName": "Bea", "paternalLastName": "OnlyInB", "preferredEmail": "bea@b.test",
-            "stage": "client", "contactType": "ACTIVE", "createdAt": "2024-07-01T00:00:00Z", "isActive": true})),
-        record("c-b02", json!({"firstName": "Bruno", "paternalLastName": "OnlyInB", "preferredEmail": "bruno@b.test",
-            "stage": "lead", "contactType": "ACTIVE", "createdAt": "2024-08-01T00:00:00Z", "isActive": true})),
+        record(
+            "c-b01",
+            json!({"firstName": "Bea", "paternalLastName": "OnlyInB", "preferredEmail": "bea@b.test",
+            "stage": "client", "contactType": "ACTIVE", "createdAt": "2024-07-01T00:00:00Z", "isActive": true}),
+        ),
+        record(
+            "c-b02",
+            json!({"firstName": "Bruno", "paternalLastName": "OnlyInB", "preferredEmail": "bruno@b.test",
+            "stage": "lead", "contactType": "ACTIVE", "createdAt": "2024-08-01T00:00:00Z", "isActive": true}),
+        ),
     ]
 }
 
@@ -99,21 +124,39 @@ pub fn contacts_b() -> Vec<Record> {
 /// (2024-04-07 03:00 UTC: 00:00 -03 becomes 23:00 -04).
 pub fn households_a() -> Vec<Record> {
     vec![
-        record("hh-1", json!({"name": "Familia González", "isActive": true, "createdAt": "2024-04-07T02:30:00Z", "memberCount": 4})),
-        record("hh-2", json!({"name": "Familia Soto", "isActive": false, "createdAt": "2024-04-07T03:30:00Z", "memberCount": 2})),
-        record("hh-3", json!({"name": "@Familia Rojas", "isActive": true, "createdAt": "2024-01-15T13:00:00Z", "memberCount": 1})),
+        record(
+            "hh-1",
+            json!({"name": "Familia González", "isActive": true, "createdAt": "2024-04-07T02:30:00Z", "memberCount": 4}),
+        ),
+        record(
+            "hh-2",
+            json!({"name": "Familia Soto", "isActive": false, "createdAt": "2024-04-07T03:30:00Z", "memberCount": 2}),
+        ),
+        record(
+            "hh-3",
+            json!({"name": "@Familia Rojas", "isActive": true, "createdAt": "2024-01-15T13:00:00Z", "memberCount": 1}),
+        ),
     ]
 }
 
 pub fn organisations_a() -> Vec<Record> {
     let tier = format!("custom:cf_{CF_TIER}");
     vec![
-        record("org-1", json!({"name": "Andes SpA", "industry": "TECHNOLOGY", "annualRevenue": 1234567.5, "isActive": true,
-            "createdAt": "2024-02-01T00:00:00Z", tier.clone(): "gold"})),
-        record("org-2", json!({"name": "Beta Ltda.", "industry": "RETAIL", "annualRevenue": 10, "isActive": false,
-            "createdAt": "2024-02-02T00:00:00Z", tier.clone(): "silver"})),
-        record("org-3", json!({"name": "Condor S.A.", "industry": "HEALTHCARE", "isActive": true,
-            "createdAt": "2024-02-03T00:00:00Z"})),
+        record(
+            "org-1",
+            json!({"name": "Andes SpA", "industry": "TECHNOLOGY", "annualRevenue": 1234567.5, "isActive": true,
+            "createdAt": "2024-02-01T00:00:00Z", tier.clone(): "gold"}),
+        ),
+        record(
+            "org-2",
+            json!({"name": "Beta Ltda.", "industry": "RETAIL", "annualRevenue": 10, "isActive": false,
+            "createdAt": "2024-02-02T00:00:00Z", tier.clone(): "silver"}),
+        ),
+        record(
+            "org-3",
+            json!({"name": "Condor S.A.", "industry": "HEALTHCARE", "isActive": true,
+            "createdAt": "2024-02-03T00:00:00Z"}),
+        ),
     ]
 }
 
@@ -124,10 +167,22 @@ pub async fn seed<S: TenantConfigStore + EntityWriter>(store: &S) {
     for t in [&a, &b] {
         configure_tenant(store, t).await.expect("configure tenant");
     }
-    store.put_records(&a, EntityKind::Contacts, contacts_a()).await.expect("seed");
-    store.put_records(&a, EntityKind::Households, households_a()).await.expect("seed");
-    store.put_records(&a, EntityKind::Organisations, organisations_a()).await.expect("seed");
-    store.put_records(&b, EntityKind::Contacts, contacts_b()).await.expect("seed");
+    store
+        .put_records(&a, EntityKind::Contacts, contacts_a())
+        .await
+        .expect("seed");
+    store
+        .put_records(&a, EntityKind::Households, households_a())
+        .await
+        .expect("seed");
+    store
+        .put_records(&a, EntityKind::Organisations, organisations_a())
+        .await
+        .expect("seed");
+    store
+        .put_records(&b, EntityKind::Contacts, contacts_b())
+        .await
+        .expect("seed");
 }
 
 /// The workspace's `events/` directory.
@@ -137,7 +192,8 @@ pub fn events_dir() -> PathBuf {
 
 /// Loads `events/{name}.json` as a Lambda HTTP request.
 pub fn event(name: &str) -> Request {
-    let text = std::fs::read_to_string(events_dir().join(format!("{name}.json"))).expect("event file");
+    let text =
+        std::fs::read_to_string(events_dir().join(format!("{name}.json"))).expect("event file");
     lambda_http::request::from_str(&text).expect("valid API Gateway event")
 }
 
@@ -172,7 +228,8 @@ pub fn token(claims: &Claims) -> String {
 
 /// Sets a header.
 pub fn with_header(mut req: Request, name: &'static str, value: &str) -> Request {
-    req.headers_mut().insert(name, value.parse().expect("header value"));
+    req.headers_mut()
+        .insert(name, value.parse().expect("header value"));
     req
 }
 

@@ -8,7 +8,10 @@ use exports_tests::*;
 use serde_json::json;
 
 fn header<'a>(resp: &'a lambda_http::Response<lambda_http::Body>, name: &str) -> &'a str {
-    resp.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
 
 #[tokio::test]
@@ -18,23 +21,55 @@ async fn seed_example_1_exports_active_contacts_to_csv() {
     // WHEN it is handled
     let resp = fx.call(event("sync-export-contacts-csv")).await;
     // THEN a CSV file comes back with the seed's headers
-    assert_eq!(resp.status(), 200, "{:?}", String::from_utf8_lossy(&bytes(&resp)));
+    assert_eq!(
+        resp.status(),
+        200,
+        "{:?}",
+        String::from_utf8_lossy(&bytes(&resp))
+    );
     assert_eq!(header(&resp, "content-type"), "text/csv;charset=UTF-8");
     let disposition = header(&resp, "content-disposition");
-    assert!(disposition.starts_with("attachment; filename=\"contacts_2"), "{disposition}");
+    assert!(
+        disposition.starts_with("attachment; filename=\"contacts_2"),
+        "{disposition}"
+    );
     assert!(disposition.ends_with(".csv\""), "{disposition}");
     let rows = csv_rows(&resp);
     // AND the columns are in request order with labels as headers
-    assert_eq!(rows[0], ["First Name", "Last Name", "Email", "Stage", "Created"]);
+    assert_eq!(
+        rows[0],
+        ["First Name", "Last Name", "Email", "Stage", "Created"]
+    );
     // AND only ACTIVE contacts, newest first, ties by id, empty createdAt last,
     // stage shown by its display name, times in New York (EDT in May, EST in March)
-    let body: Vec<Vec<&str>> = rows[1..].iter().map(|r| r.iter().map(String::as_str).collect()).collect();
+    let body: Vec<Vec<&str>> = rows[1..]
+        .iter()
+        .map(|r| r.iter().map(String::as_str).collect())
+        .collect();
     assert_eq!(
         body,
         vec![
-            vec!["'=cmd|' /C calc'!A0", "Muñoz", "hostile@a.test", "Prospect", "2024-04-30T23:30:00-04:00"],
-            vec!["María", "Soto", "maria@a.test", "Prospect", "2024-04-30T23:30:00-04:00"],
-            vec!["Ana", "González", "ana@a.test", "Client", "2024-03-10T08:00:00-04:00"],
+            vec![
+                "'=cmd|' /C calc'!A0",
+                "Muñoz",
+                "hostile@a.test",
+                "Prospect",
+                "2024-04-30T23:30:00-04:00"
+            ],
+            vec![
+                "María",
+                "Soto",
+                "maria@a.test",
+                "Prospect",
+                "2024-04-30T23:30:00-04:00"
+            ],
+            vec![
+                "Ana",
+                "González",
+                "ana@a.test",
+                "Client",
+                "2024-03-10T08:00:00-04:00"
+            ],
             vec!["Zoë", "Díaz", "zoe@a.test", "Client", ""],
         ]
     );
@@ -45,7 +80,12 @@ async fn seed_example_1_exports_active_contacts_to_csv() {
 async fn seed_example_2_exports_households_to_xlsx_in_es_cl_and_santiago_time() {
     let fx = Fixture::new().await;
     let resp = fx.call(event("sync-export-households-xlsx")).await;
-    assert_eq!(resp.status(), 200, "{:?}", String::from_utf8_lossy(&bytes(&resp)));
+    assert_eq!(
+        resp.status(),
+        200,
+        "{:?}",
+        String::from_utf8_lossy(&bytes(&resp))
+    );
     assert_eq!(
         header(&resp, "content-type"),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -53,17 +93,33 @@ async fn seed_example_2_exports_households_to_xlsx_in_es_cl_and_santiago_time() 
     assert!(header(&resp, "content-disposition").contains("households_"));
     assert!(header(&resp, "content-disposition").ends_with(".xlsx\""));
     let rows = xlsx_rows(&resp);
-    assert_eq!(rows[0], [Data::String("Household".into()), Data::String("Active".into()), Data::String("Created".into())]);
+    assert_eq!(
+        rows[0],
+        [
+            Data::String("Household".into()),
+            Data::String("Active".into()),
+            Data::String("Created".into())
+        ]
+    );
     // Default sort: createdAt DESC. Across the DST change an hour apart in UTC
     // shows the same wall-clock time in Santiago (-03 then -04).
     assert_eq!(rows[1][0], Data::String("Familia Soto".into()));
     assert_eq!(rows[1][1], Data::Bool(false));
-    assert_eq!(rows[1][2].as_datetime().map(|d| d.to_string()), Some("2024-04-06 23:30:00".into()));
+    assert_eq!(
+        rows[1][2].as_datetime().map(|d| d.to_string()),
+        Some("2024-04-06 23:30:00".into())
+    );
     assert_eq!(rows[2][0], Data::String("Familia González".into()));
-    assert_eq!(rows[2][2].as_datetime().map(|d| d.to_string()), Some("2024-04-06 23:30:00".into()));
+    assert_eq!(
+        rows[2][2].as_datetime().map(|d| d.to_string()),
+        Some("2024-04-06 23:30:00".into())
+    );
     // Text that looks like a formula is a string cell, not a formula.
     assert_eq!(rows[3][0], Data::String("@Familia Rojas".into()));
-    assert_eq!(rows[3][2].as_datetime().map(|d| d.to_string()), Some("2024-01-15 10:00:00".into()));
+    assert_eq!(
+        rows[3][2].as_datetime().map(|d| d.to_string()),
+        Some("2024-01-15 10:00:00".into())
+    );
     assert_eq!(rows.len(), 4);
 }
 
@@ -71,7 +127,12 @@ async fn seed_example_2_exports_households_to_xlsx_in_es_cl_and_santiago_time() 
 async fn es_cl_csv_shows_day_month_year_and_decimal_commas() {
     let fx = Fixture::new().await;
     let resp = fx.call(event("sync-export-organisations-csv")).await;
-    assert_eq!(resp.status(), 200, "{:?}", String::from_utf8_lossy(&bytes(&resp)));
+    assert_eq!(
+        resp.status(),
+        200,
+        "{:?}",
+        String::from_utf8_lossy(&bytes(&resp))
+    );
     let rows = csv_rows(&resp);
     assert_eq!(rows[0], ["Organisation", "Industry", "Revenue", "Tier"]);
     assert_eq!(rows[1], ["Andes SpA", "TECHNOLOGY", "1234567,5", "gold"]);
@@ -83,7 +144,8 @@ async fn es_cl_csv_shows_day_month_year_and_decimal_commas() {
     let mut body = body_json(&req);
     body["locale"] = json!("es-CL");
     body["timezone"] = json!("America/Santiago");
-    body["viewState"]["columns"] = json!([{"id": "birthDate", "label": "Born", "type": "DATE"}, {"id": "netWorth"}]);
+    body["viewState"]["columns"] =
+        json!([{"id": "birthDate", "label": "Born", "type": "DATE"}, {"id": "netWorth"}]);
     body["viewState"]["sort"] = json!({"field": "netWorth", "direction": "ASC"});
     req = with_json(req, &body);
     let rows = csv_rows(&fx.call(req).await);
@@ -104,22 +166,39 @@ async fn custom_fields_by_uuid_by_form_and_all_of_them() {
         {"id": "custom:cf_risk_profile", "label": "Review risk", "custom": true, "formUuid": exports_local::demo::FORM_REVIEW},
         {"id": format!("custom:cf_{CF_SCORE}"), "label": "Score", "custom": true, "type": "NUMBER"}
     ]);
-    let rows = csv_rows(&fx.call(with_json(event("sync-export-contacts-csv"), &body)).await);
+    let rows = csv_rows(
+        &fx.call(with_json(event("sync-export-contacts-csv"), &body))
+            .await,
+    );
     assert_eq!(rows[0], ["Id", "Review risk", "Score"]);
     assert_eq!(rows[1], ["c-001", "", "80"]);
     assert_eq!(rows[2], ["c-002", "high", ""]);
 
     // Ambiguous without formUuid.
     body["viewState"]["columns"] = json!([{"id": "custom:cf_risk_profile"}]);
-    let resp = fx.call(with_json(event("sync-export-contacts-csv"), &body)).await;
+    let resp = fx
+        .call(with_json(event("sync-export-contacts-csv"), &body))
+        .await;
     assert_eq!(resp.status(), 400);
     assert_eq!(json_body(&resp)["errorCode"], "BE0302");
 
     // includeAllCustomFields appends every contact custom field with its label.
     body["viewState"]["columns"] = json!([{"id": "id", "label": "Id"}]);
     body["includeAllCustomFields"] = json!(true);
-    let rows = csv_rows(&fx.call(with_json(event("sync-export-contacts-csv"), &body)).await);
-    assert_eq!(rows[0], ["Id", "KYC review", "Risk profile (onboarding)", "Risk profile (review)", "Score"]);
+    let rows = csv_rows(
+        &fx.call(with_json(event("sync-export-contacts-csv"), &body))
+            .await,
+    );
+    assert_eq!(
+        rows[0],
+        [
+            "Id",
+            "KYC review",
+            "Risk profile (onboarding)",
+            "Risk profile (review)",
+            "Score"
+        ]
+    );
     assert_eq!(rows[1], ["c-001", "", "low", "", "80"]);
 }
 
@@ -135,13 +214,22 @@ async fn sort_by_any_column_either_way_is_stable() {
     let ids: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
     assert_eq!(ids, ["c-001", "c-005", "c-003", "c-002", "c-004"]);
     body["viewState"]["sort"] = json!({"field": "stage", "direction": "DESC"});
-    let rows = csv_rows(&fx.call(with_json(event("sync-export-contacts-csv"), &body)).await);
+    let rows = csv_rows(
+        &fx.call(with_json(event("sync-export-contacts-csv"), &body))
+            .await,
+    );
     let ids: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
     assert_eq!(ids, ["c-002", "c-004", "c-003", "c-001", "c-005"]);
 }
 
+/// An edit of a request body.
+type Edit = fn(&mut serde_json::Value);
+
 /// Sends the contacts event with an edited body and returns (status, errorCode, details).
-async fn error_of(fx: &Fixture, edit: impl FnOnce(&mut serde_json::Value)) -> (u16, String, Vec<String>) {
+async fn error_of(
+    fx: &Fixture,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> (u16, String, Vec<String>) {
     let req = event("sync-export-contacts-csv");
     let mut body = body_json(&req);
     edit(&mut body);
@@ -153,12 +241,22 @@ fn decode(resp: lambda_http::Response<lambda_http::Body>) -> (u16, String, Vec<S
     let status = resp.status().as_u16();
     let body = json_body(&resp);
     assert_eq!(body["status"], status, "{body}");
-    assert!(body["timestamp"].is_string() && body["path"].is_string() && body["message"].is_string());
+    assert!(
+        body["timestamp"].is_string() && body["path"].is_string() && body["message"].is_string()
+    );
     let details = body["details"]
         .as_array()
-        .map(|d| d.iter().map(|s| s.as_str().unwrap_or_default().to_string()).collect())
+        .map(|d| {
+            d.iter()
+                .map(|s| s.as_str().unwrap_or_default().to_string())
+                .collect()
+        })
         .unwrap_or_default();
-    (status, body["errorCode"].as_str().unwrap_or_default().to_string(), details)
+    (
+        status,
+        body["errorCode"].as_str().unwrap_or_default().to_string(),
+        details,
+    )
 }
 
 #[tokio::test]
@@ -166,25 +264,45 @@ async fn every_error_row_of_the_seed() {
     let fx = Fixture::new().await;
 
     // No rows to export.
-    let (s, c, _) = error_of(&fx, |b| b["filters"] = json!([{"field": "firstName", "operator": "equals", "value": "Nobody"}])).await;
+    let (s, c, _) =
+        error_of(
+            &fx,
+            |b| {
+                b["filters"] =
+                    json!([{"field": "firstName", "operator": "equals", "value": "Nobody"}])
+            },
+        )
+        .await;
     assert_eq!((s, c.as_str()), (400, "BE0310"));
 
     // Row limit exceeded.
     let a = TenantId::new(TENANT_A);
     fx.store
-        .put_settings(&a, &TenantSettings { sync_row_limit: 3, ..TenantSettings::default() })
+        .put_settings(
+            &a,
+            &TenantSettings {
+                sync_row_limit: 3,
+                ..TenantSettings::default()
+            },
+        )
         .await
         .unwrap();
     let (s, c, d) = error_of(&fx, |b| b["filters"] = json!([])).await;
     assert_eq!((s, c.as_str()), (400, "BE0311"));
     assert_eq!(d, ["more than 3 rows match; apply tighter filters"]);
-    fx.store.put_settings(&a, &TenantSettings::default()).await.unwrap();
+    fx.store
+        .put_settings(&a, &TenantSettings::default())
+        .await
+        .unwrap();
 
     // Invalid column: every bad column is named.
     let resp = fx.call(event("sync-export-invalid-column")).await;
     let (s, c, d) = decode(resp);
     assert_eq!((s, c.as_str()), (400, "BE0302"));
-    assert_eq!(d, ["viewState.columns[0].id: unknown column 'shoeSize' for contacts"]);
+    assert_eq!(
+        d,
+        ["viewState.columns[0].id: unknown column 'shoeSize' for contacts"]
+    );
     let (_, c, d) = error_of(&fx, |b| {
         b["viewState"]["columns"] = json!([{"id": "name"}, {"id": "firstName", "type": "NUMBER"}, {"id": "firstName", "custom": true}])
     })
@@ -194,79 +312,230 @@ async fn every_error_row_of_the_seed() {
 
     // No columns supplied: empty, missing, or no viewState.
     for edit in [
-        (|b: &mut serde_json::Value| b["viewState"]["columns"] = json!([])) as fn(&mut serde_json::Value),
-        |b| { b["viewState"].as_object_mut().unwrap().remove("columns"); },
-        |b| { b.as_object_mut().unwrap().remove("viewState"); },
+        (|b: &mut serde_json::Value| b["viewState"]["columns"] = json!([]))
+            as fn(&mut serde_json::Value),
+        |b| {
+            b["viewState"].as_object_mut().unwrap().remove("columns");
+        },
+        |b| {
+            b.as_object_mut().unwrap().remove("viewState");
+        },
     ] {
         let (s, c, _) = error_of(&fx, edit).await;
         assert_eq!((s, c.as_str()), (400, "BE0301"));
     }
 
     // Unauthorized: missing, expired, forged.
-    let resp = fx.call(without_header(event("sync-export-contacts-csv"), "authorization")).await;
+    let resp = fx
+        .call(without_header(
+            event("sync-export-contacts-csv"),
+            "authorization",
+        ))
+        .await;
     assert_eq!(decode(resp).0, 401);
     let mut expired = claims_a();
     expired.exp = chrono::Utc::now().timestamp() - 120;
-    let resp = fx.call(as_user(event("sync-export-contacts-csv"), &expired, TENANT_A)).await;
+    let resp = fx
+        .call(as_user(
+            event("sync-export-contacts-csv"),
+            &expired,
+            TENANT_A,
+        ))
+        .await;
     assert_eq!(decode(resp).1, "BE0002");
     let forged = exports_shared::auth::mint_hs256(&claims_a(), b"not-the-secret-at-all").unwrap();
     let resp = fx
-        .call(with_header(event("sync-export-contacts-csv"), "authorization", &format!("Bearer {forged}")))
+        .call(with_header(
+            event("sync-export-contacts-csv"),
+            "authorization",
+            &format!("Bearer {forged}"),
+        ))
         .await;
     assert_eq!(decode(resp).0, 401);
 
     // Forbidden: a role that may not export.
     let mut contact = claims_a();
     contact.roles = vec!["CONTACT".into()];
-    let resp = fx.call(as_user(event("sync-export-contacts-csv"), &contact, TENANT_A)).await;
+    let resp = fx
+        .call(as_user(
+            event("sync-export-contacts-csv"),
+            &contact,
+            TENANT_A,
+        ))
+        .await;
     assert_eq!(decode(resp), (403, "BE0003".into(), vec![]));
 }
 
 #[tokio::test]
 async fn bad_input_of_every_field_is_a_precise_4xx() {
     let fx = Fixture::new().await;
-    let cases: Vec<(fn(&mut serde_json::Value), u16, &str, &str)> = vec![
-        (|b| b["format"] = json!("PDF"), 400, "BE0201", "format: unknown variant `PDF`"),
-        (|b| b["format"] = json!(1), 400, "BE0201", "format: invalid type"),
-        (|b| { b.as_object_mut().unwrap().remove("format"); }, 400, "BE0201", "body: missing field `format`"),
-        (|b| b["locale"] = json!("es_CL!"), 400, "BE0305", "locale: locale 'es_CL!' is not a valid BCP 47 tag"),
-        (|b| b["locale"] = json!(42), 400, "BE0201", "locale: invalid type"),
-        (|b| b["timezone"] = json!("Mars/Olympus"), 400, "BE0306", "timezone: timezone 'Mars/Olympus' is not a known IANA zone"),
-        (|b| b["viewState"]["sort"] = json!({"field": "shoeSize"}), 400, "BE0303", "viewState.sort.field: unknown column 'shoeSize'"),
-        (|b| b["viewState"]["sort"] = json!({"field": "id", "direction": "SIDEWAYS"}), 400, "BE0201", "viewState.sort.direction: unknown variant"),
-        (|b| b["viewState"]["columns"][0]["label"] = json!(["x"]), 400, "BE0201", "viewState.columns[0].label: invalid type"),
-        (|b| b["viewState"]["columns"][0]["formUuid"] = json!(7), 400, "BE0201", "viewState.columns[0].formUuid: invalid type"),
-        (|b| b["viewState"]["columns"][0]["extra"] = json!(1), 400, "BE0201", "viewState.columns[0].extra: unknown field `extra`"),
-        (|b| b["filters"] = json!([{"field": "netWorth", "operator": "greaterThan", "value": "rich"}]), 400, "BE0304", "filters[0].value: expected a number"),
-        (|b| b["filters"] = json!([{"field": "nope", "operator": "equals", "value": "x"}]), 400, "BE0304", "filters[0].field: unknown column 'nope'"),
-        (|b| b["filters"] = json!([{"field": "firstName", "operator": "regex", "value": "x"}]), 400, "BE0304", "filters[0].operator: unknown operator 'regex'"),
-        (|b| b["filters"] = json!("contactType=ACTIVE"), 400, "BE0201", "filters: invalid type"),
-        (|b| b["includeAllCustomFields"] = json!("true"), 400, "BE0201", "includeAllCustomFields: invalid type"),
-        (|b| b["uiScreenName"] = json!("<script>"), 400, "BE0201", "uiScreenName: only letters"),
-        (|b| b["surprise"] = json!(true), 400, "BE0201", "surprise: unknown field `surprise`"),
+    let cases: Vec<(Edit, u16, &str, &str)> = vec![
+        (
+            |b| b["format"] = json!("PDF"),
+            400,
+            "BE0201",
+            "format: unknown variant `PDF`",
+        ),
+        (
+            |b| b["format"] = json!(1),
+            400,
+            "BE0201",
+            "format: invalid type",
+        ),
+        (
+            |b| {
+                b.as_object_mut().unwrap().remove("format");
+            },
+            400,
+            "BE0201",
+            "body: missing field `format`",
+        ),
+        (
+            |b| b["locale"] = json!("es_CL!"),
+            400,
+            "BE0305",
+            "locale: locale 'es_CL!' is not a valid BCP 47 tag",
+        ),
+        (
+            |b| b["locale"] = json!(42),
+            400,
+            "BE0201",
+            "locale: invalid type",
+        ),
+        (
+            |b| b["timezone"] = json!("Mars/Olympus"),
+            400,
+            "BE0306",
+            "timezone: timezone 'Mars/Olympus' is not a known IANA zone",
+        ),
+        (
+            |b| b["viewState"]["sort"] = json!({"field": "shoeSize"}),
+            400,
+            "BE0303",
+            "viewState.sort.field: unknown column 'shoeSize'",
+        ),
+        (
+            |b| b["viewState"]["sort"] = json!({"field": "id", "direction": "SIDEWAYS"}),
+            400,
+            "BE0201",
+            "viewState.sort.direction: unknown variant",
+        ),
+        (
+            |b| b["viewState"]["columns"][0]["label"] = json!(["x"]),
+            400,
+            "BE0201",
+            "viewState.columns[0].label: invalid type",
+        ),
+        (
+            |b| b["viewState"]["columns"][0]["formUuid"] = json!(7),
+            400,
+            "BE0201",
+            "viewState.columns[0].formUuid: invalid type",
+        ),
+        (
+            |b| b["viewState"]["columns"][0]["extra"] = json!(1),
+            400,
+            "BE0201",
+            "viewState.columns[0].extra: unknown field `extra`",
+        ),
+        (
+            |b| {
+                b["filters"] =
+                    json!([{"field": "netWorth", "operator": "greaterThan", "value": "rich"}])
+            },
+            400,
+            "BE0304",
+            "filters[0].value: expected a number",
+        ),
+        (
+            |b| b["filters"] = json!([{"field": "nope", "operator": "equals", "value": "x"}]),
+            400,
+            "BE0304",
+            "filters[0].field: unknown column 'nope'",
+        ),
+        (
+            |b| b["filters"] = json!([{"field": "firstName", "operator": "regex", "value": "x"}]),
+            400,
+            "BE0304",
+            "filters[0].operator: unknown operator 'regex'",
+        ),
+        (
+            |b| b["filters"] = json!("contactType=ACTIVE"),
+            400,
+            "BE0201",
+            "filters: invalid type",
+        ),
+        (
+            |b| b["includeAllCustomFields"] = json!("true"),
+            400,
+            "BE0201",
+            "includeAllCustomFields: invalid type",
+        ),
+        (
+            |b| b["uiScreenName"] = json!("<script>"),
+            400,
+            "BE0201",
+            "uiScreenName: only letters",
+        ),
+        (
+            |b| b["surprise"] = json!(true),
+            400,
+            "BE0201",
+            "surprise: unknown field `surprise`",
+        ),
     ];
     for (edit, status, code, detail) in cases {
         let (s, c, d) = error_of(&fx, edit).await;
         assert_eq!((s, c.as_str()), (status, code), "{detail}: {d:?}");
-        assert!(d.iter().any(|x| x.starts_with(detail)), "expected a detail starting {detail:?}, got {d:?}");
+        assert!(
+            d.iter().any(|x| x.starts_with(detail)),
+            "expected a detail starting {detail:?}, got {d:?}"
+        );
     }
 }
 
 #[tokio::test]
 async fn malformed_bodies_methods_paths_media_types_and_sizes() {
     let fx = Fixture::new().await;
-    let resp = fx.call(with_body(event("sync-export-contacts-csv"), "{\"format\": \"CSV\",")).await;
+    let resp = fx
+        .call(with_body(
+            event("sync-export-contacts-csv"),
+            "{\"format\": \"CSV\",",
+        ))
+        .await;
     assert_eq!(decode(resp).1, "BE0202");
-    let resp = fx.call(with_body(event("sync-export-contacts-csv"), "")).await;
+    let resp = fx
+        .call(with_body(event("sync-export-contacts-csv"), ""))
+        .await;
     assert_eq!(decode(resp).1, "BE0202");
-    let resp = fx.call(with_body(event("sync-export-contacts-csv"), "[]")).await;
+    let resp = fx
+        .call(with_body(event("sync-export-contacts-csv"), "[]"))
+        .await;
     assert_eq!(decode(resp).1, "BE0201");
 
-    let resp = fx.call(with_header(event("sync-export-contacts-csv"), "content-type", "text/plain")).await;
-    assert_eq!(decode(resp), (415, "BE0415".into(), vec!["Content-Type: must be application/json".into()]));
+    let resp = fx
+        .call(with_header(
+            event("sync-export-contacts-csv"),
+            "content-type",
+            "text/plain",
+        ))
+        .await;
+    assert_eq!(
+        decode(resp),
+        (
+            415,
+            "BE0415".into(),
+            vec!["Content-Type: must be application/json".into()]
+        )
+    );
 
-    let huge = format!("{{\"format\":\"CSV\",\"uiScreenName\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
-    let resp = fx.call(with_body(event("sync-export-contacts-csv"), huge)).await;
+    let huge = format!(
+        "{{\"format\":\"CSV\",\"uiScreenName\":\"{}\"}}",
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let resp = fx
+        .call(with_body(event("sync-export-contacts-csv"), huge))
+        .await;
     assert_eq!(decode(resp).0, 413);
 
     let mut req = event("sync-export-contacts-csv");
@@ -275,7 +544,11 @@ async fn malformed_bodies_methods_paths_media_types_and_sizes() {
     assert_eq!(header(&resp, "allow"), "POST");
     assert_eq!(decode(resp).1, "BE0405");
 
-    for path in ["/api/exports/activities", "/api/exports/contacts/extra", "/api/exports"] {
+    for path in [
+        "/api/exports/activities",
+        "/api/exports/contacts/extra",
+        "/api/exports",
+    ] {
         let mut req = event("sync-export-contacts-csv");
         *req.uri_mut() = path.parse().unwrap();
         let (s, c, _) = decode(fx.call(req).await);
@@ -291,14 +564,38 @@ async fn malformed_bodies_methods_paths_media_types_and_sizes() {
 async fn context_headers_are_required_and_must_match_the_token() {
     let fx = Fixture::new().await;
     for name in ["x-tenant-uuid", "x-user-email", "x-user-id", "x-user-type"] {
-        let (s, c, _) = decode(fx.call(without_header(event("sync-export-contacts-csv"), name)).await);
+        let (s, c, _) = decode(
+            fx.call(without_header(event("sync-export-contacts-csv"), name))
+                .await,
+        );
         assert_eq!((s, c.as_str()), (400, "BE0010"), "{name}");
     }
-    let (s, c, _) = decode(fx.call(with_header(event("sync-export-contacts-csv"), "x-user-type", "ROBOT")).await);
+    let (s, c, _) = decode(
+        fx.call(with_header(
+            event("sync-export-contacts-csv"),
+            "x-user-type",
+            "ROBOT",
+        ))
+        .await,
+    );
     assert_eq!((s, c.as_str()), (400, "BE0011"));
-    let (s, c, _) = decode(fx.call(with_header(event("sync-export-contacts-csv"), "x-user-email", "eve@evil.test")).await);
+    let (s, c, _) = decode(
+        fx.call(with_header(
+            event("sync-export-contacts-csv"),
+            "x-user-email",
+            "eve@evil.test",
+        ))
+        .await,
+    );
     assert_eq!((s, c.as_str()), (403, "BE0005"));
-    let (s, c, _) = decode(fx.call(with_header(event("sync-export-contacts-csv"), "x-user-type", "PARTNER_STAFF")).await);
+    let (s, c, _) = decode(
+        fx.call(with_header(
+            event("sync-export-contacts-csv"),
+            "x-user-type",
+            "PARTNER_STAFF",
+        ))
+        .await,
+    );
     assert_eq!((s, c.as_str()), (403, "BE0005"));
 }
 
@@ -306,7 +603,14 @@ async fn context_headers_are_required_and_must_match_the_token() {
 async fn a_user_of_tenant_a_gets_nothing_of_tenant_b_whatever_headers_they_send() {
     let fx = Fixture::new().await;
     // GIVEN a user of tenant A naming tenant B in the header
-    let (s, c, _) = decode(fx.call(as_user(event("sync-export-contacts-csv"), &claims_a(), TENANT_B)).await);
+    let (s, c, _) = decode(
+        fx.call(as_user(
+            event("sync-export-contacts-csv"),
+            &claims_a(),
+            TENANT_B,
+        ))
+        .await,
+    );
     // THEN 403, not B's rows
     assert_eq!((s, c.as_str()), (403, "BE0004"));
     // GIVEN B's user id and email in A's headers with A's token, THEN 403
@@ -317,18 +621,29 @@ async fn a_user_of_tenant_a_gets_nothing_of_tenant_b_whatever_headers_they_send(
     let mut body = body_json(&event("sync-export-contacts-csv"));
     body["filters"] = json!([]);
     body["viewState"]["columns"] = json!([{"id": "id"}, {"id": "paternalLastName"}]);
-    let rows = csv_rows(&fx.call(with_json(event("sync-export-contacts-csv"), &body)).await);
+    let rows = csv_rows(
+        &fx.call(with_json(event("sync-export-contacts-csv"), &body))
+            .await,
+    );
     assert_eq!(rows.len(), 6);
     assert!(rows.iter().all(|r| r[1] != "OnlyInB"));
 
     // AND B's user sees only B's records
-    let req = as_user(with_json(event("sync-export-contacts-csv"), &body), &claims_b(), TENANT_B);
+    let req = as_user(
+        with_json(event("sync-export-contacts-csv"), &body),
+        &claims_b(),
+        TENANT_B,
+    );
     let rows = csv_rows(&fx.call(req).await);
     let ids: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
     assert_eq!(ids, ["c-b02", "c-b01"]);
 
     // AND B's organisations (none) are not A's: an export finds no rows
-    let req = as_user(event("sync-export-organisations-csv"), &claims_b(), TENANT_B);
+    let req = as_user(
+        event("sync-export-organisations-csv"),
+        &claims_b(),
+        TENANT_B,
+    );
     assert_eq!(decode(fx.call(req).await).1, "BE0310");
 }
 
@@ -352,7 +667,9 @@ async fn hostile_json_never_causes_a_5xx() {
         "\u{0}\u{1}", "{\"format\":\"CSV\"\u{0}}", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]",
     ];
     for body in odd {
-        let resp = fx.call(with_body(event("sync-export-contacts-csv"), body)).await;
+        let resp = fx
+            .call(with_body(event("sync-export-contacts-csv"), body))
+            .await;
         let s = resp.status().as_u16();
         assert!(s == 200 || (400..500).contains(&s), "{body} gave {s}");
     }

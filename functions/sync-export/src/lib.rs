@@ -65,15 +65,19 @@ async fn handle_inner(
     }
     let principal = authenticate(&deps.verifier, req.headers()).map_err(ApiError::from)?;
     if !is_json(req.headers()) {
-        return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "Unsupported media type")
-            .with_details(vec!["Content-Type: must be application/json".into()])
-            .into());
+        return Err(
+            ApiError::new(ErrorCode::UnsupportedMediaType, "Unsupported media type")
+                .with_details(vec!["Content-Type: must be application/json".into()])
+                .into(),
+        );
     }
     let body: &[u8] = req.body().as_ref();
     if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::new(ErrorCode::PayloadTooLarge, "Request body too large")
-            .with_details(vec![format!("body: at most {MAX_BODY_BYTES} bytes")])
-            .into());
+        return Err(
+            ApiError::new(ErrorCode::PayloadTooLarge, "Request body too large")
+                .with_details(vec![format!("body: at most {MAX_BODY_BYTES} bytes")])
+                .into(),
+        );
     }
     let request = parse_request(body)?;
     let file = export(
@@ -101,14 +105,21 @@ async fn handle_inner(
     let builder = Response::builder()
         .status(200)
         .header(http::header::CONTENT_TYPE, file.format.content_type())
-        .header(http::header::CONTENT_DISPOSITION, attachment(&file.filename))
+        .header(
+            http::header::CONTENT_DISPOSITION,
+            attachment(&file.filename),
+        )
         .header("x-export-rows", file.rows);
     let body = match String::from_utf8(file.bytes) {
-        Ok(text) if file.format == exports_shared::api::tabular::ExportFormat::Csv => Body::Text(text),
+        Ok(text) if file.format == exports_shared::api::tabular::ExportFormat::Csv => {
+            Body::Text(text)
+        }
         Ok(text) => Body::Binary(text.into_bytes()),
         Err(e) => Body::Binary(e.into_bytes()),
     };
-    builder
-        .body(body)
-        .map_err(|e| ExportError::Render(exports_shared::render::RenderError::Io(std::io::Error::other(e))))
+    builder.body(body).map_err(|e| {
+        ExportError::Render(exports_shared::render::RenderError::Io(
+            std::io::Error::other(e),
+        ))
+    })
 }

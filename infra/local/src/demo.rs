@@ -38,7 +38,10 @@ fn option(code: &str, name: &str, order: i64, enabled: bool) -> ConfigOption {
 pub fn options() -> Vec<(OptionKind, ConfigOption)> {
     let mut out = Vec::new();
     for (i, (code, name)) in generate::STAGES.iter().enumerate() {
-        out.push((OptionKind::Stages, option(code, name, i as i64 + 1, *code != "inactive")));
+        out.push((
+            OptionKind::Stages,
+            option(code, name, i as i64 + 1, *code != "inactive"),
+        ));
     }
     for (i, (code, name)) in generate::SOURCES.iter().enumerate() {
         out.push((OptionKind::Sources, option(code, name, i as i64 + 1, true)));
@@ -62,11 +65,46 @@ pub fn custom_fields() -> Vec<CustomFieldDef> {
         form_uuid: form.map(Into::into),
     };
     vec![
-        cf(generate::CF_RISK_ONBOARDING, EntityKind::Contacts, "risk_profile", "Risk profile (onboarding)", FieldType::String, Some(FORM_ONBOARDING)),
-        cf(generate::CF_RISK_REVIEW, EntityKind::Contacts, "risk_profile", "Risk profile (review)", FieldType::String, Some(FORM_REVIEW)),
-        cf(generate::CF_SCORE, EntityKind::Contacts, "score", "Score", FieldType::Number, None),
-        cf(generate::CF_KYC, EntityKind::Contacts, "kyc_review", "KYC review", FieldType::Date, None),
-        cf(generate::CF_TIER, EntityKind::Organisations, "tier", "Tier", FieldType::String, None),
+        cf(
+            generate::CF_RISK_ONBOARDING,
+            EntityKind::Contacts,
+            "risk_profile",
+            "Risk profile (onboarding)",
+            FieldType::String,
+            Some(FORM_ONBOARDING),
+        ),
+        cf(
+            generate::CF_RISK_REVIEW,
+            EntityKind::Contacts,
+            "risk_profile",
+            "Risk profile (review)",
+            FieldType::String,
+            Some(FORM_REVIEW),
+        ),
+        cf(
+            generate::CF_SCORE,
+            EntityKind::Contacts,
+            "score",
+            "Score",
+            FieldType::Number,
+            None,
+        ),
+        cf(
+            generate::CF_KYC,
+            EntityKind::Contacts,
+            "kyc_review",
+            "KYC review",
+            FieldType::Date,
+            None,
+        ),
+        cf(
+            generate::CF_TIER,
+            EntityKind::Organisations,
+            "tier",
+            "Tier",
+            FieldType::String,
+            None,
+        ),
     ]
 }
 
@@ -78,7 +116,9 @@ pub async fn configure_tenant(
     config: &dyn TenantConfigStore,
     tenant: &TenantId,
 ) -> Result<(), StoreError> {
-    config.put_settings(tenant, &TenantSettings::default()).await?;
+    config
+        .put_settings(tenant, &TenantSettings::default())
+        .await?;
     for (kind, opt) in options() {
         config.put_option(tenant, kind, &opt).await?;
     }
@@ -94,7 +134,10 @@ pub async fn configure_tenant(
 /// When the store fails.
 pub async fn is_seeded(config: &dyn TenantConfigStore) -> Result<bool, StoreError> {
     let tenant = TenantId::new(DEMO_TENANT);
-    Ok(!config.options(&tenant, OptionKind::Stages).await?.is_empty())
+    Ok(!config
+        .options(&tenant, OptionKind::Stages)
+        .await?
+        .is_empty())
 }
 
 /// Seeds the demo tenant with [`DEMO_COUNTS`] records from seed 42.

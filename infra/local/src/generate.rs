@@ -25,7 +25,11 @@ pub const STAGES: [(&str, &str); 4] = [
     ("client", "Client"),
     ("inactive", "Inactive"),
 ];
-pub const SOURCES: [(&str, &str); 3] = [("referral", "Referral"), ("event", "Event"), ("website", "Website")];
+pub const SOURCES: [(&str, &str); 3] = [
+    ("referral", "Referral"),
+    ("event", "Event"),
+    ("website", "Website"),
+];
 pub const SEGMENTS: [(&str, &str); 3] = [
     ("retail", "Retail"),
     ("institutional", "Institutional"),
@@ -41,11 +45,30 @@ pub const CF_KYC: &str = "1f2e3d4c-5b6a-4798-8a9b-0c1d2e3f4a5b";
 pub const CF_TIER: &str = "2a3b4c5d-6e7f-4809-9a1b-2c3d4e5f6a7b";
 
 const FIRST: [&str; 12] = [
-    "Ana", "José", "María", "Zoë", "Li", "Camila", "Diego", "Fernanda", "Tomás", "Valentina",
-    "Matías", "Sofía",
+    "Ana",
+    "José",
+    "María",
+    "Zoë",
+    "Li",
+    "Camila",
+    "Diego",
+    "Fernanda",
+    "Tomás",
+    "Valentina",
+    "Matías",
+    "Sofía",
 ];
 const LAST: [&str; 10] = [
-    "González", "Muñoz", "Rojas", "Díaz", "Pérez", "Soto", "Contreras", "Silva", "Martínez", "O'Brien",
+    "González",
+    "Muñoz",
+    "Rojas",
+    "Díaz",
+    "Pérez",
+    "Soto",
+    "Contreras",
+    "Silva",
+    "Martínez",
+    "O'Brien",
 ];
 /// Unusual values that every export path must survive.
 const HOSTILE: [&str; 5] = [
@@ -68,7 +91,9 @@ fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T]) -> &'a T {
 }
 
 fn uuid(rng: &mut ChaCha8Rng) -> String {
-    uuid::Builder::from_random_bytes(rng.random()).into_uuid().to_string()
+    uuid::Builder::from_random_bytes(rng.random())
+        .into_uuid()
+        .to_string()
 }
 
 /// 2024-01-01T00:00:00Z and 2026-10-31T00:00:00Z: generated data lies between.
@@ -101,7 +126,11 @@ fn timestamps(rng: &mut ChaCha8Rng, m: &mut Map<String, Value>) {
 /// One contact.
 pub fn contact(rng: &mut ChaCha8Rng, i: u64, counts: Counts) -> Record {
     let id = uuid(rng);
-    let first = if i % 97 == 13 { HOSTILE[(i / 97) as usize % HOSTILE.len()] } else { pick(rng, &FIRST) };
+    let first = if i % 97 == 13 {
+        HOSTILE[(i / 97) as usize % HOSTILE.len()]
+    } else {
+        pick(rng, &FIRST)
+    };
     let last = *pick(rng, &LAST);
     let (city, country) = *pick(rng, &PLACES);
     let mut m = Map::new();
@@ -111,37 +140,75 @@ pub fn contact(rng: &mut ChaCha8Rng, i: u64, counts: Counts) -> Record {
     }
     m.insert("paternalLastName".into(), json!(last));
     m.insert("maternalLastName".into(), json!(pick(rng, &LAST)));
-    let local: String = first.chars().filter(char::is_ascii_alphanumeric).take(12).collect();
-    m.insert("preferredEmail".into(), json!(format!("{}.{}@example.com", local.to_lowercase(), i)));
-    m.insert("phone".into(), json!(format!("+56 9 {:04} {:04}", rng.random_range(0..10_000), rng.random_range(0..10_000))));
+    let local: String = first
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(12)
+        .collect();
+    m.insert(
+        "preferredEmail".into(),
+        json!(format!("{}.{}@example.com", local.to_lowercase(), i)),
+    );
+    m.insert(
+        "phone".into(),
+        json!(format!(
+            "+56 9 {:04} {:04}",
+            rng.random_range(0..10_000),
+            rng.random_range(0..10_000)
+        )),
+    );
     m.insert("stage".into(), json!(pick(rng, &STAGES).0));
     m.insert("contactType".into(), json!(pick(rng, &CONTACT_TYPES)));
     m.insert("contactSource".into(), json!(pick(rng, &SOURCES).0));
     m.insert("segment".into(), json!(pick(rng, &SEGMENTS).0));
     if counts.organisations > 0 && rng.random_bool(0.6) {
-        m.insert("organisationId".into(), json!(format!("org-{:06}", rng.random_range(0..counts.organisations))));
+        m.insert(
+            "organisationId".into(),
+            json!(format!(
+                "org-{:06}",
+                rng.random_range(0..counts.organisations)
+            )),
+        );
     }
     if counts.households > 0 && rng.random_bool(0.5) {
-        m.insert("householdId".into(), json!(format!("hh-{:06}", rng.random_range(0..counts.households))));
+        m.insert(
+            "householdId".into(),
+            json!(format!("hh-{:06}", rng.random_range(0..counts.households))),
+        );
     }
     m.insert("city".into(), json!(city));
     m.insert("country".into(), json!(country));
     let birth = chrono::NaiveDate::from_ymd_opt(1950, 1, 1).unwrap_or_default()
         + chrono::Duration::days(rng.random_range(0..20_000));
-    m.insert("birthDate".into(), json!(birth.format("%Y-%m-%d").to_string()));
+    m.insert(
+        "birthDate".into(),
+        json!(birth.format("%Y-%m-%d").to_string()),
+    );
     m.insert("netWorth".into(), json!(money(rng, 5_000_000)));
     m.insert("isActive".into(), json!(rng.random_bool(0.8)));
     timestamps(rng, &mut m);
     let risk = ["low", "medium", "high"];
-    m.insert(format!("custom:cf_{CF_RISK_ONBOARDING}"), json!(pick(rng, &risk)));
+    m.insert(
+        format!("custom:cf_{CF_RISK_ONBOARDING}"),
+        json!(pick(rng, &risk)),
+    );
     if rng.random_bool(0.5) {
-        m.insert(format!("custom:cf_{CF_RISK_REVIEW}"), json!(pick(rng, &risk)));
+        m.insert(
+            format!("custom:cf_{CF_RISK_REVIEW}"),
+            json!(pick(rng, &risk)),
+        );
     }
-    m.insert(format!("custom:cf_{CF_SCORE}"), json!(rng.random_range(0..100)));
+    m.insert(
+        format!("custom:cf_{CF_SCORE}"),
+        json!(rng.random_range(0..100)),
+    );
     if rng.random_bool(0.7) {
         let d = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or_default()
             + chrono::Duration::days(rng.random_range(0..600));
-        m.insert(format!("custom:cf_{CF_KYC}"), json!(d.format("%Y-%m-%d").to_string()));
+        m.insert(
+            format!("custom:cf_{CF_KYC}"),
+            json!(d.format("%Y-%m-%d").to_string()),
+        );
     }
     Record::new(id, m)
 }
@@ -149,12 +216,19 @@ pub fn contact(rng: &mut ChaCha8Rng, i: u64, counts: Counts) -> Record {
 /// One organisation; ids are `org-{i:06}` so contacts can point at them.
 pub fn organisation(rng: &mut ChaCha8Rng, i: u64) -> Record {
     let (city, country) = *pick(rng, &PLACES);
-    let name = format!("{} {}", pick(rng, &LAST), pick(rng, &["SpA", "Ltda.", "Inc.", "S.A.", "Group"]));
+    let name = format!(
+        "{} {}",
+        pick(rng, &LAST),
+        pick(rng, &["SpA", "Ltda.", "Inc.", "S.A.", "Group"])
+    );
     let mut m = Map::new();
     m.insert("name".into(), json!(name));
     m.insert("industry".into(), json!(pick(rng, &INDUSTRIES)));
     m.insert("email".into(), json!(format!("contact{i}@org.example")));
-    m.insert("phone".into(), json!(format!("+1 212 555 {:04}", rng.random_range(0..10_000))));
+    m.insert(
+        "phone".into(),
+        json!(format!("+1 212 555 {:04}", rng.random_range(0..10_000))),
+    );
     m.insert("website".into(), json!(format!("https://org{i}.example")));
     m.insert("city".into(), json!(city));
     m.insert("country".into(), json!(country));
@@ -162,7 +236,10 @@ pub fn organisation(rng: &mut ChaCha8Rng, i: u64) -> Record {
     m.insert("annualRevenue".into(), json!(money(rng, 50_000_000)));
     m.insert("isActive".into(), json!(rng.random_bool(0.85)));
     timestamps(rng, &mut m);
-    m.insert(format!("custom:cf_{CF_TIER}"), json!(pick(rng, &["gold", "silver", "bronze"])));
+    m.insert(
+        format!("custom:cf_{CF_TIER}"),
+        json!(pick(rng, &["gold", "silver", "bronze"])),
+    );
     Record::new(format!("org-{i:06}"), m)
 }
 
@@ -170,7 +247,10 @@ pub fn organisation(rng: &mut ChaCha8Rng, i: u64) -> Record {
 pub fn household(rng: &mut ChaCha8Rng, i: u64) -> Record {
     let (city, country) = *pick(rng, &PLACES);
     let mut m = Map::new();
-    m.insert("name".into(), json!(format!("Familia {}", pick(rng, &LAST))));
+    m.insert(
+        "name".into(),
+        json!(format!("Familia {}", pick(rng, &LAST))),
+    );
     m.insert("primaryContactId".into(), json!(uuid(rng)));
     m.insert("memberCount".into(), json!(rng.random_range(1..8)));
     m.insert("city".into(), json!(city));
@@ -227,7 +307,11 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_records() {
-        let counts = Counts { contacts: 10, organisations: 2, households: 2 };
+        let counts = Counts {
+            contacts: 10,
+            organisations: 2,
+            households: 2,
+        };
         let a: Vec<Record> = {
             let mut rng = ChaCha8Rng::seed_from_u64(7);
             (0..10).map(|i| contact(&mut rng, i, counts)).collect()

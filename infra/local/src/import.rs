@@ -43,7 +43,9 @@ pub fn parse_line(
     };
     let mut errors = Vec::new();
     let id = match object.get("id") {
-        Some(Json::String(s)) if !s.trim().is_empty() && s.len() <= MAX_ID_LEN => s.trim().to_string(),
+        Some(Json::String(s)) if !s.trim().is_empty() && s.len() <= MAX_ID_LEN => {
+            s.trim().to_string()
+        }
         Some(Json::String(_)) => {
             errors.push(format!("id: must be 1 to {MAX_ID_LEN} characters"));
             String::new()

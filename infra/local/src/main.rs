@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "exports-local", version, about = "Run the exports service locally on the embedded backend")]
+#[command(
+    name = "exports-local",
+    version,
+    about = "Run the exports service locally on the embedded backend"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -84,7 +88,10 @@ fn parse_entity(s: &str) -> Result<EntityKind, String> {
 }
 
 fn secret(settings: &Settings) -> String {
-    settings.jwt_secret.clone().unwrap_or_else(|| DEV_JWT_SECRET.to_string())
+    settings
+        .jwt_secret
+        .clone()
+        .unwrap_or_else(|| DEV_JWT_SECRET.to_string())
 }
 
 async fn open(data_dir: PathBuf) -> Result<(Settings, Backend), Box<dyn std::error::Error>> {
@@ -118,10 +125,20 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 println!("Using the development JWT secret '{DEV_JWT_SECRET}' (set EXPORTS_JWT_SECRET to change it; local mode only).");
             }
             if !demo::is_seeded(backend.tenant_config().as_ref()).await? {
-                println!("Seeding the demo tenant into {} ...", common.data_dir.display());
-                demo::seed_demo(backend.tenant_config().as_ref(), backend.entity_writer().as_ref()).await?;
+                println!(
+                    "Seeding the demo tenant into {} ...",
+                    common.data_dir.display()
+                );
+                demo::seed_demo(
+                    backend.tenant_config().as_ref(),
+                    backend.entity_writer().as_ref(),
+                )
+                .await?;
             }
-            let token = token::mint(&token_request(&settings, demo::DEMO_TENANT), &secret(&settings))?;
+            let token = token::mint(
+                &token_request(&settings, demo::DEMO_TENANT),
+                &secret(&settings),
+            )?;
             let app = serve::App {
                 sync_export: sync_export::Deps {
                     entities: backend.entities(),
@@ -133,21 +150,46 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             serve::serve(app, std::net::SocketAddr::from(([127, 0, 0, 1], port))).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Seed { common, tenant, contacts, organisations, households, seed } => {
+        Command::Seed {
+            common,
+            tenant,
+            contacts,
+            organisations,
+            households,
+            seed,
+        } => {
             let (_, backend) = open(common.data_dir).await?;
             let tenant = TenantId::new(tenant);
             demo::configure_tenant(backend.tenant_config().as_ref(), &tenant).await?;
-            let counts = generate::Counts { contacts, organisations, households };
+            let counts = generate::Counts {
+                contacts,
+                organisations,
+                households,
+            };
             let bar = indicatif::ProgressBar::new(contacts + organisations + households);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} records ({per_sec}, eta {eta})")?,
-            );
-            generate::write_all(backend.entity_writer().as_ref(), &tenant, counts, seed, Some(&bar)).await?;
+            bar.set_style(indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} records ({per_sec}, eta {eta})",
+            )?);
+            generate::write_all(
+                backend.entity_writer().as_ref(),
+                &tenant,
+                counts,
+                seed,
+                Some(&bar),
+            )
+            .await?;
             bar.finish();
             println!("Seeded tenant {tenant}: {contacts} contacts, {organisations} organisations, {households} households (seed {seed}).");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Token { tenant, user, email, user_type, roles, ttl } => {
+        Command::Token {
+            tenant,
+            user,
+            email,
+            user_type,
+            roles,
+            ttl,
+        } => {
             let settings = Settings::from_env()?;
             let req = token::TokenRequest {
                 tenant,
@@ -162,7 +204,13 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             println!("{}", token::mint(&req, &secret(&settings))?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import { common, tenant, entity, skip_invalid, file } => {
+        Command::Import {
+            common,
+            tenant,
+            entity,
+            skip_invalid,
+            file,
+        } => {
             let (_, backend) = open(common.data_dir).await?;
             let input = std::io::BufReader::new(std::fs::File::open(&file)?);
             let tenant = TenantId::new(tenant);
@@ -185,7 +233,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 );
                 return Ok(ExitCode::from(1));
             }
-            println!("Imported {} {entity} into tenant {tenant} ({} invalid line(s) skipped).", report.imported, report.skipped);
+            println!(
+                "Imported {} {entity} into tenant {tenant} ({} invalid line(s) skipped).",
+                report.imported, report.skipped
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -41,7 +41,11 @@ async fn dispatch(State(app): State<App>, req: AxumRequest) -> AxumResponse {
             return to_axum(resp);
         }
     };
-    let body = if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) };
+    let body = if bytes.is_empty() {
+        Body::Empty
+    } else {
+        Body::Binary(bytes.to_vec())
+    };
     to_axum(route(&app, http::Request::from_parts(parts, body)).await)
 }
 

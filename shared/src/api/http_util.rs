@@ -11,8 +11,14 @@ pub fn is_json(headers: &HeaderMap) -> bool {
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| {
-            let media = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-            media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+            let media = v
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            media == "application/json"
+                || (media.starts_with("application/") && media.ends_with("+json"))
         })
         .unwrap_or(false)
 }
@@ -29,7 +35,13 @@ pub fn normalised_path(path: &str) -> &str {
 pub fn attachment(filename: &str) -> String {
     let safe: String = filename
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("attachment; filename=\"{safe}\"")
 }
@@ -42,7 +54,10 @@ mod tests {
     fn json_media_types() {
         let mut h = HeaderMap::new();
         assert!(!is_json(&h));
-        h.insert("content-type", "application/json; charset=utf-8".parse().unwrap());
+        h.insert(
+            "content-type",
+            "application/json; charset=utf-8".parse().unwrap(),
+        );
         assert!(is_json(&h));
         h.insert("content-type", "application/vnd.api+json".parse().unwrap());
         assert!(is_json(&h));
@@ -52,7 +67,13 @@ mod tests {
 
     #[test]
     fn attachment_names_are_ascii_and_quoted_safely() {
-        assert_eq!(attachment("contacts_1.csv"), "attachment; filename=\"contacts_1.csv\"");
-        assert_eq!(attachment("a\"b\r\nç.csv"), "attachment; filename=\"a_b___.csv\"");
+        assert_eq!(
+            attachment("contacts_1.csv"),
+            "attachment; filename=\"contacts_1.csv\""
+        );
+        assert_eq!(
+            attachment("a\"b\r\nç.csv"),
+            "attachment; filename=\"a_b___.csv\""
+        );
     }
 }

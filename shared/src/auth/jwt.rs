@@ -134,11 +134,15 @@ mod tests {
 
     #[test]
     fn expired_wrong_secret_issuer_audience_and_algorithm_are_rejected() {
-        let expired = mint_hs256(&claims(chrono::Utc::now().timestamp() - 3600), b"secret").unwrap();
+        let expired =
+            mint_hs256(&claims(chrono::Utc::now().timestamp() - 3600), b"secret").unwrap();
         assert_eq!(verifier().verify(&expired), Err(AuthError::ExpiredToken));
 
         let wrong_secret = mint_hs256(&claims(future()), b"other").unwrap();
-        assert_eq!(verifier().verify(&wrong_secret), Err(AuthError::InvalidToken));
+        assert_eq!(
+            verifier().verify(&wrong_secret),
+            Err(AuthError::InvalidToken)
+        );
 
         let mut c = claims(future());
         c.iss = "someone-else".into();

@@ -8,7 +8,7 @@
 mod jwt;
 mod principal;
 
-pub use jwt::{mint_hs256, Claims, JwtConfig, JwtVerifier};
 /// The error of [`mint_hs256`].
 pub use jsonwebtoken::errors::Error as TokenError;
+pub use jwt::{mint_hs256, Claims, JwtConfig, JwtVerifier};
 pub use principal::{authenticate, AuthError, Principal, Role, UserType};

@@ -28,7 +28,10 @@ impl Role {
 
     /// Admin roles may act on other users' resources within their tenant.
     pub fn is_admin(self) -> bool {
-        matches!(self, Role::SystemAdmin | Role::TenantAdmin | Role::PartnerAdmin)
+        matches!(
+            self,
+            Role::SystemAdmin | Role::TenantAdmin | Role::PartnerAdmin
+        )
     }
 }
 
@@ -124,7 +127,10 @@ fn bearer(headers: &HeaderMap) -> Result<&str, AuthError> {
         .ok_or(AuthError::MissingToken)?
         .to_str()
         .map_err(|_| AuthError::InvalidToken)?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::InvalidToken)?;
+    let (scheme, token) = value
+        .trim()
+        .split_once(' ')
+        .ok_or(AuthError::InvalidToken)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(AuthError::InvalidToken);
     }
@@ -141,7 +147,11 @@ pub fn authenticate(verifier: &JwtVerifier, headers: &HeaderMap) -> Result<Princ
     let claims: Claims = verifier.verify(bearer(headers)?)?;
 
     let tenant = header(headers, TENANT)?;
-    if tenant.len() > 64 || !tenant.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+    if tenant.len() > 64
+        || !tenant
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
         return Err(AuthError::InvalidHeader(TENANT, "not a tenant uuid"));
     }
     let email = header(headers, EMAIL)?;
@@ -152,12 +162,15 @@ pub fn authenticate(verifier: &JwtVerifier, headers: &HeaderMap) -> Result<Princ
     if user_id.len() > 128 {
         return Err(AuthError::InvalidHeader(USER_ID, "too long"));
     }
-    let user_type = UserType::parse(header(headers, USER_TYPE)?).ok_or(AuthError::InvalidHeader(
-        USER_TYPE,
-        "must be TENANT_STAFF, PARTNER_STAFF or CONTACT",
-    ))?;
+    let user_type = UserType::parse(header(headers, USER_TYPE)?).ok_or(
+        AuthError::InvalidHeader(USER_TYPE, "must be TENANT_STAFF, PARTNER_STAFF or CONTACT"),
+    )?;
 
-    if !claims.tenant_uuids.iter().any(|t| t.eq_ignore_ascii_case(tenant)) {
+    if !claims
+        .tenant_uuids
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(tenant))
+    {
         return Err(AuthError::TenantNotGranted);
     }
     if !claims.email.eq_ignore_ascii_case(email) {
@@ -235,12 +248,18 @@ mod tests {
 
         let mut h = headers(&claims());
         h.insert("authorization", "Basic abc".parse().unwrap());
-        assert_eq!(authenticate(&verifier(), &h).unwrap_err(), AuthError::InvalidToken);
+        assert_eq!(
+            authenticate(&verifier(), &h).unwrap_err(),
+            AuthError::InvalidToken
+        );
 
         for name in [TENANT, EMAIL, USER_ID, USER_TYPE] {
             let mut h = headers(&claims());
             h.remove(name);
-            assert_eq!(authenticate(&verifier(), &h).unwrap_err(), AuthError::MissingHeader(name));
+            assert_eq!(
+                authenticate(&verifier(), &h).unwrap_err(),
+                AuthError::MissingHeader(name)
+            );
         }
         let mut h = headers(&claims());
         h.insert(USER_TYPE, "ROBOT".parse().unwrap());
@@ -248,11 +267,17 @@ mod tests {
 
         let mut h = headers(&claims());
         h.insert(TENANT, "tenant-b".parse().unwrap());
-        assert_eq!(authenticate(&verifier(), &h).unwrap_err(), AuthError::TenantNotGranted);
+        assert_eq!(
+            authenticate(&verifier(), &h).unwrap_err(),
+            AuthError::TenantNotGranted
+        );
 
         let mut h = headers(&claims());
         h.insert(EMAIL, "eve@example.com".parse().unwrap());
-        assert_eq!(authenticate(&verifier(), &h).unwrap_err(), AuthError::HeaderMismatch(EMAIL));
+        assert_eq!(
+            authenticate(&verifier(), &h).unwrap_err(),
+            AuthError::HeaderMismatch(EMAIL)
+        );
 
         let mut h = headers(&claims());
         h.insert(USER_ID, "user-2".parse().unwrap());
@@ -260,10 +285,16 @@ mod tests {
 
         let mut h = headers(&claims());
         h.insert(USER_TYPE, "PARTNER_STAFF".parse().unwrap());
-        assert_eq!(authenticate(&verifier(), &h).unwrap_err(), AuthError::HeaderMismatch(USER_TYPE));
+        assert_eq!(
+            authenticate(&verifier(), &h).unwrap_err(),
+            AuthError::HeaderMismatch(USER_TYPE)
+        );
 
         let mut c = claims();
         c.roles = vec!["CONTACT".into()];
-        assert_eq!(authenticate(&verifier(), &headers(&c)).unwrap_err(), AuthError::RoleNotAllowed);
+        assert_eq!(
+            authenticate(&verifier(), &headers(&c)).unwrap_err(),
+            AuthError::RoleNotAllowed
+        );
     }
 }

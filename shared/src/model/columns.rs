@@ -166,7 +166,11 @@ pub fn resolve(
             Some(form) => candidates
                 .iter()
                 .copied()
-                .filter(|d| d.form_uuid.as_deref().is_some_and(|f| f.eq_ignore_ascii_case(form)))
+                .filter(|d| {
+                    d.form_uuid
+                        .as_deref()
+                        .is_some_and(|f| f.eq_ignore_ascii_case(form))
+                })
                 .collect(),
             None => candidates.clone(),
         };
@@ -225,7 +229,10 @@ mod tests {
     #[test]
     fn custom_fields_resolve_by_uuid_or_key_with_form_disambiguation() {
         // GIVEN two fields with the same key on two forms
-        let defs = [cf("aaa", "risk", Some("form-1")), cf("bbb", "risk", Some("form-2"))];
+        let defs = [
+            cf("aaa", "risk", Some("form-1")),
+            cf("bbb", "risk", Some("form-2")),
+        ];
         // WHEN addressed by uuid, THEN the uuid wins
         let r = resolve(EntityKind::Contacts, "custom:cf_bbb", None, &defs).unwrap();
         assert_eq!(r.key, "custom:cf_bbb");
@@ -235,7 +242,13 @@ mod tests {
             Err(ColumnError::Ambiguous("custom:cf_risk".into()))
         );
         // WHEN the form is given, THEN it chooses
-        let r = resolve(EntityKind::Contacts, "custom:cf_risk", Some("form-1"), &defs).unwrap();
+        let r = resolve(
+            EntityKind::Contacts,
+            "custom:cf_risk",
+            Some("form-1"),
+            &defs,
+        )
+        .unwrap();
         assert_eq!(r.key, "custom:cf_aaa");
         // WHEN the form does not match the uuid, THEN it is rejected
         assert!(matches!(

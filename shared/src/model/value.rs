@@ -67,7 +67,10 @@ impl ValueError {
     fn new(expected: &'static str, got: &serde_json::Value) -> Self {
         let mut got = got.to_string();
         if got.len() > 60 {
-            let cut = (0..=60).rev().find(|i| got.is_char_boundary(*i)).unwrap_or(0);
+            let cut = (0..=60)
+                .rev()
+                .find(|i| got.is_char_boundary(*i))
+                .unwrap_or(0);
             got.truncate(cut);
             got.push('…');
         }

@@ -13,9 +13,7 @@ const FORMULA_STARTS: [char; 11] = [
 /// Prefixes `'` when a text cell starts with a formula character.
 pub fn neutralise_formula(s: &str) -> Option<String> {
     let first = s.chars().next()?;
-    FORMULA_STARTS
-        .contains(&first)
-        .then(|| format!("'{s}"))
+    FORMULA_STARTS.contains(&first).then(|| format!("'{s}"))
 }
 
 /// Streams rows into a CSV writer.
@@ -107,7 +105,12 @@ mod tests {
             .collect()
     }
 
-    fn render(locale: Option<&str>, tz: Option<&str>, delimiter: u8, rows: &[Vec<Value>]) -> String {
+    fn render(
+        locale: Option<&str>,
+        tz: Option<&str>,
+        delimiter: u8,
+        rows: &[Vec<Value>],
+    ) -> String {
         let f = CellFormatter::new(&Locale::parse(locale).unwrap(), parse_timezone(tz).unwrap());
         let cols = columns(&["Name", "Net worth", "Active", "Born", "Created"]);
         let mut r = CsvRenderer::new(Vec::new(), &cols, f, delimiter, false).unwrap();
@@ -140,7 +143,12 @@ mod tests {
     #[test]
     fn iso_rows_parse_back_with_typed_text() {
         // GIVEN one row of every type, WHEN rendered in ISO mode
-        let out = render(None, Some("America/New_York"), b',', &[row("Ana, \"la\" jefa\nline2")]);
+        let out = render(
+            None,
+            Some("America/New_York"),
+            b',',
+            &[row("Ana, \"la\" jefa\nline2")],
+        );
         // THEN it is RFC 4180 (CRLF, quoting) and parses back to the same values
         assert!(out.starts_with("Name,Net worth,Active,Born,Created\r\n"));
         let rows = parse(&out, b',');
@@ -171,8 +179,17 @@ mod tests {
     fn formula_starts_are_neutralised_on_text_only() {
         // GIVEN hostile text cells, including full-width forms
         let hostile = [
-            "=HYPERLINK(\"http://x\")", "+1+1", "-2", "@SUM(A1)", "\tx", "\rx", "\nx", "＝1", "＋1",
-            "－1", "＠x",
+            "=HYPERLINK(\"http://x\")",
+            "+1+1",
+            "-2",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "\nx",
+            "＝1",
+            "＋1",
+            "－1",
+            "＠x",
         ];
         let rows: Vec<Vec<Value>> = hostile.iter().map(|h| row(h)).collect();
         let out = render(None, None, b',', &rows);

@@ -108,9 +108,9 @@ impl XlsxRenderer {
                 Value::DateTime(t) => {
                     let local = self.formatter.local_datetime(*t);
                     if column.kind == ColumnKind::DateOnly {
-                        ws.write_datetime_with_format(row, col, &local.date(), &self.date)?;
+                        ws.write_datetime_with_format(row, col, local.date(), &self.date)?;
                     } else {
-                        ws.write_datetime_with_format(row, col, &local, &self.datetime)?;
+                        ws.write_datetime_with_format(row, col, local, &self.datetime)?;
                     }
                 }
             }
@@ -166,7 +166,11 @@ mod tests {
             .iter()
             .map(|h| RenderColumn {
                 header: (*h).into(),
-                kind: if *h == "Phone" { ColumnKind::Text } else { ColumnKind::Typed },
+                kind: if *h == "Phone" {
+                    ColumnKind::Text
+                } else {
+                    ColumnKind::Typed
+                },
             })
             .collect()
     }
@@ -195,14 +199,30 @@ mod tests {
         );
         let mut r = XlsxRenderer::new(&cols(), f).unwrap();
         r.write_row(&row()).unwrap();
-        r.write_row(&[Value::Null, Value::Null, Value::Null, Value::Null, Value::Null, Value::Null])
-            .unwrap();
+        r.write_row(&[
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+        ])
+        .unwrap();
         // WHEN the file is opened with calamine
         let mut wb = open(r.finish().unwrap());
         let range = wb.worksheet_range("Export 1").unwrap();
         // THEN the header and the cells keep their types and order
-        let header: Vec<String> = range.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
-        assert_eq!(header, ["Name", "Worth", "Active", "Born", "Created", "Phone"]);
+        let header: Vec<String> = range
+            .rows()
+            .next()
+            .unwrap()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(
+            header,
+            ["Name", "Worth", "Active", "Born", "Created", "Phone"]
+        );
         let r1 = &range.rows().nth(1).unwrap();
         assert_eq!(r1[0], Data::String("=1+1".into()));
         assert_eq!(r1[1], Data::Float(1234.5));
@@ -228,16 +248,23 @@ mod tests {
         r.write_row(&row()).unwrap();
         let bytes = r.finish().unwrap();
         let sheet = unzip(&bytes, "xl/worksheets/sheet1.xml");
-        assert!(sheet.contains(r#"<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>"#));
+        assert!(sheet.contains(
+            r#"<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>"#
+        ));
         assert!(sheet.contains(r#"<autoFilter ref="A1:F2"/>"#), "{sheet}");
         let styles = unzip(&bytes, "xl/styles.xml");
-        assert!(styles.contains(&format!("formatCode=\"{date_format}\"")), "{styles}");
+        assert!(
+            styles.contains(&format!("formatCode=\"{date_format}\"")),
+            "{styles}"
+        );
         assert!(styles.contains("<b/>"));
     }
 
     /// One XML part of the file: calamine does not expose the raw parts.
     fn unzip(bytes: &[u8], name: &str) -> String {
-        super::test_zip::entries(bytes).remove(name).unwrap_or_default()
+        super::test_zip::entries(bytes)
+            .remove(name)
+            .unwrap_or_default()
     }
 }
 

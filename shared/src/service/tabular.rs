@@ -1,7 +1,7 @@
 //! The synchronous tabular export: resolve the request, stream the tenant's
 //! records page by page, filter, sort and render.
 
-use super::plan::{PlannedColumn, Plan, Projection};
+use super::plan::{Plan, PlannedColumn, Projection};
 use crate::api::tabular::{ApiError, ErrorCode, ExportFormat, SortDirection, TabularExportRequest};
 use crate::filter::{self, FilterContext};
 use crate::model::{
@@ -98,14 +98,16 @@ pub async fn export(
         .and_then(|v| v.columns.as_ref())
         .filter(|c| !c.is_empty())
         .ok_or_else(|| {
-            ApiError::new(ErrorCode::NoColumns, "No columns supplied")
-                .with_details(vec!["viewState.columns: must contain at least one column".into()])
+            ApiError::new(ErrorCode::NoColumns, "No columns supplied").with_details(vec![
+                "viewState.columns: must contain at least one column".into(),
+            ])
         })?;
     let view = load_tenant(config, tenant, entity).await?;
 
     let locale_tag = req.locale.as_deref().or(view.default_locale.as_deref());
     let locale = Locale::parse(locale_tag).map_err(|e| {
-        ApiError::new(ErrorCode::InvalidLocale, "Invalid locale").with_details(vec![format!("locale: {e}")])
+        ApiError::new(ErrorCode::InvalidLocale, "Invalid locale")
+            .with_details(vec![format!("locale: {e}")])
     })?;
     let tz_name = req.timezone.as_deref().or(view.default_timezone.as_deref());
     let tz = parse_timezone(tz_name).map_err(|e| {
@@ -125,12 +127,14 @@ pub async fn export(
             if plan.keep(&row) {
                 rows.push(row);
                 if rows.len() as u64 > view.row_limit {
-                    return Err(ApiError::new(ErrorCode::RowLimitExceeded, "Row limit exceeded")
-                        .with_details(vec![format!(
-                            "more than {} rows match; apply tighter filters",
-                            view.row_limit
-                        )])
-                        .into());
+                    return Err(
+                        ApiError::new(ErrorCode::RowLimitExceeded, "Row limit exceeded")
+                            .with_details(vec![format!(
+                                "more than {} rows match; apply tighter filters",
+                                view.row_limit
+                            )])
+                            .into(),
+                    );
                 }
             }
         }
@@ -206,7 +210,11 @@ fn build_plan(
         let field = match resolve(entity, &c.id, c.form_uuid.as_deref(), &view.custom_fields) {
             Ok(f) => f,
             Err(e) => {
-                let part = if matches!(e, ColumnError::WrongForm { .. }) { "formUuid" } else { "id" };
+                let part = if matches!(e, ColumnError::WrongForm { .. }) {
+                    "formUuid"
+                } else {
+                    "id"
+                };
                 errors.push(format!("{path}.{part}: {e}"));
                 continue;
             }
@@ -229,12 +237,21 @@ fn build_plan(
                 .find(|d| d.storage_key() == field.key)
                 .map_or_else(|| c.id.clone(), |d| d.label.clone())
         });
-        planned.push(planned_column(&mut projection, &field.key, field.field_type, header, kind, view));
+        planned.push(planned_column(
+            &mut projection,
+            &field.key,
+            field.field_type,
+            header,
+            kind,
+            view,
+        ));
     }
     if !errors.is_empty() {
         return Err(ApiError::new(ErrorCode::InvalidColumn, "Invalid column").with_details(errors));
     }
-    let has_custom = columns.iter().any(|c| c.id.starts_with(crate::model::columns::CUSTOM_PREFIX));
+    let has_custom = columns
+        .iter()
+        .any(|c| c.id.starts_with(crate::model::columns::CUSTOM_PREFIX));
     if req.include_all_custom_fields == Some(true) && !has_custom {
         for def in &view.custom_fields {
             planned.push(planned_column(

@@ -168,7 +168,8 @@ impl ApiError {
             builder = builder.header(http::header::ALLOW, "POST");
         }
         // Serialised from the struct, so keys keep the conventions' order.
-        let body = Body::Text(serde_json::to_string(&self.body_struct(path, now)).unwrap_or_default());
+        let body =
+            Body::Text(serde_json::to_string(&self.body_struct(path, now)).unwrap_or_default());
         builder.body(body).unwrap_or_else(|_| {
             let mut r = Response::new(Body::Empty);
             *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
@@ -232,7 +233,10 @@ mod tests {
         for code in ErrorCode::ALL {
             assert!(seen.insert(code.code()), "duplicate {}", code.code());
             let row = format!("| {} | {} |", code.code(), code.status());
-            assert!(docs.contains(&row), "docs/errors.md lacks the row starting {row}");
+            assert!(
+                docs.contains(&row),
+                "docs/errors.md lacks the row starting {row}"
+            );
         }
     }
 }

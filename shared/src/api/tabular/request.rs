@@ -108,11 +108,14 @@ pub const MAX_TEXT: usize = 255;
 pub fn parse_request(body: &[u8]) -> Result<TabularExportRequest, ApiError> {
     // Syntax first, so a type error is never reported as malformed JSON.
     let json: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(ErrorCode::MalformedJson, "Malformed JSON body").with_details(vec![e.to_string()])
+        ApiError::new(ErrorCode::MalformedJson, "Malformed JSON body")
+            .with_details(vec![e.to_string()])
     })?;
     if !json.is_object() {
-        return Err(ApiError::new(ErrorCode::ValidationFailed, "Validation failed")
-            .with_details(vec!["body: expected a JSON object".into()]));
+        return Err(
+            ApiError::new(ErrorCode::ValidationFailed, "Validation failed")
+                .with_details(vec!["body: expected a JSON object".into()]),
+        );
     }
     let req: TabularExportRequest = serde_path_to_error::deserialize(json).map_err(|e| {
         let path = match e.path().to_string() {
@@ -140,14 +143,22 @@ fn validate_lengths(req: &TabularExportRequest) -> Result<(), ApiError> {
         for (i, c) in cols.iter().enumerate() {
             check(format!("viewState.columns[{i}].label"), c.label.as_deref());
             check(format!("viewState.columns[{i}].id"), Some(&c.id));
-            check(format!("viewState.columns[{i}].formUuid"), c.form_uuid.as_deref());
+            check(
+                format!("viewState.columns[{i}].formUuid"),
+                c.form_uuid.as_deref(),
+            );
         }
         if cols.len() > MAX_COLUMNS {
-            details.push(format!("viewState.columns: at most {MAX_COLUMNS} columns are allowed"));
+            details.push(format!(
+                "viewState.columns: at most {MAX_COLUMNS} columns are allowed"
+            ));
         }
     }
     if let Some(name) = &req.ui_screen_name {
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        {
             details.push("uiScreenName: only letters, digits, '_', '-' and '.' are allowed".into());
         }
     }
@@ -192,13 +203,23 @@ mod tests {
         assert!(d[0].starts_with("format: unknown variant `PDF`"), "{d:?}");
 
         let (_, d) = details(r#"{"format":"CSV","viewState":{"columns":[{"id":5}]}}"#);
-        assert!(d[0].starts_with("viewState.columns[0].id: invalid type: integer `5`"), "{d:?}");
+        assert!(
+            d[0].starts_with("viewState.columns[0].id: invalid type: integer `5`"),
+            "{d:?}"
+        );
 
-        let (_, d) = details(r#"{"format":"CSV","viewState":{"columns":[{"id":"a","type":"TEXT"}]}}"#);
-        assert!(d[0].starts_with("viewState.columns[0].type: unknown variant `TEXT`"), "{d:?}");
+        let (_, d) =
+            details(r#"{"format":"CSV","viewState":{"columns":[{"id":"a","type":"TEXT"}]}}"#);
+        assert!(
+            d[0].starts_with("viewState.columns[0].type: unknown variant `TEXT`"),
+            "{d:?}"
+        );
 
         let (_, d) = details(r#"{"format":"CSV","viewState":{"colums":[]}}"#);
-        assert!(d[0].starts_with("viewState.colums: unknown field `colums`"), "{d:?}");
+        assert!(
+            d[0].starts_with("viewState.colums: unknown field `colums`"),
+            "{d:?}"
+        );
 
         let (_, d) = details(r#"{"viewState":{"columns":[]}}"#);
         assert!(d[0].starts_with("body: missing field `format`"), "{d:?}");
@@ -207,10 +228,17 @@ mod tests {
         assert!(d[0].starts_with("filters: invalid type: map"), "{d:?}");
 
         let (_, d) = details(r#"{"format":"CSV","includeAllCustomFields":"yes"}"#);
-        assert!(d[0].starts_with("includeAllCustomFields: invalid type"), "{d:?}");
+        assert!(
+            d[0].starts_with("includeAllCustomFields: invalid type"),
+            "{d:?}"
+        );
 
-        let (_, d) = details(r#"{"format":"CSV","viewState":{"sort":{"field":"id","direction":"UP"}}}"#);
-        assert!(d[0].starts_with("viewState.sort.direction: unknown variant `UP`"), "{d:?}");
+        let (_, d) =
+            details(r#"{"format":"CSV","viewState":{"sort":{"field":"id","direction":"UP"}}}"#);
+        assert!(
+            d[0].starts_with("viewState.sort.direction: unknown variant `UP`"),
+            "{d:?}"
+        );
 
         let (code, _) = details(r#"{"format":"CSV"} trailing"#);
         assert_eq!(code, ErrorCode::MalformedJson);

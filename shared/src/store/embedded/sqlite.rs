@@ -4,9 +4,7 @@ use crate::model::{
     ConfigOption, CustomFieldDef, EntityKind, OptionKind, Record, TenantId, TenantSettings,
 };
 use crate::store::keys;
-use crate::store::{
-    EntitySource, EntityWriter, Page, PageCursor, StoreError, TenantConfigStore,
-};
+use crate::store::{EntitySource, EntityWriter, Page, PageCursor, StoreError, TenantConfigStore};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::de::DeserializeOwned;
@@ -37,7 +35,9 @@ pub struct EmbeddedStore {
 
 impl std::fmt::Debug for EmbeddedStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmbeddedStore").field("path", &self.path).finish()
+        f.debug_struct("EmbeddedStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -61,7 +61,8 @@ impl EmbeddedStore {
             .map_err(sql_err("set synchronous"))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(sql_err("set busy timeout"))?;
-        conn.execute_batch(SCHEMA).map_err(sql_err("create schema"))?;
+        conn.execute_batch(SCHEMA)
+            .map_err(sql_err("create schema"))?;
         Ok(EmbeddedStore {
             conn: Arc::new(Mutex::new(conn)),
             path,
@@ -99,8 +100,10 @@ impl EmbeddedStore {
                 )
                 .optional()
                 .map_err(sql_err("read config"))?;
-            data.map(|d| serde_json::from_str(&d).map_err(|e| StoreError::Corrupt(format!("{sk}: {e}"))))
-                .transpose()
+            data.map(|d| {
+                serde_json::from_str(&d).map_err(|e| StoreError::Corrupt(format!("{sk}: {e}")))
+            })
+            .transpose()
         })
         .await
     }
@@ -208,13 +211,19 @@ impl EntitySource for EmbeddedStore {
                 if records.len() >= limit {
                     // Full page: resume after the last key of this shard.
                     let next = PageCursor(format!("{shards}|{shard}|{after}"));
-                    return Ok(Page { records, next: Some(next) });
+                    return Ok(Page {
+                        records,
+                        next: Some(next),
+                    });
                 }
                 debug_assert!(got < want);
                 shard += 1;
                 after.clear();
                 if shard >= shards {
-                    return Ok(Page { records, next: None });
+                    return Ok(Page {
+                        records,
+                        next: None,
+                    });
                 }
             }
         })
@@ -269,8 +278,12 @@ impl TenantConfigStore for EmbeddedStore {
         tenant: &TenantId,
         settings: &TenantSettings,
     ) -> Result<(), StoreError> {
-        self.put_config(keys::tenant_pk(tenant), keys::SETTINGS_SK.into(), to_json(settings)?)
-            .await
+        self.put_config(
+            keys::tenant_pk(tenant),
+            keys::SETTINGS_SK.into(),
+            to_json(settings)?,
+        )
+        .await
     }
 
     async fn custom_fields(
@@ -306,7 +319,11 @@ impl TenantConfigStore for EmbeddedStore {
         let mut options: Vec<ConfigOption> = self
             .list_config(keys::tenant_pk(tenant), keys::option_prefix(kind))
             .await?;
-        options.sort_by(|a, b| a.sort_order.cmp(&b.sort_order).then_with(|| a.code.cmp(&b.code)));
+        options.sort_by(|a, b| {
+            a.sort_order
+                .cmp(&b.sort_order)
+                .then_with(|| a.code.cmp(&b.code))
+        });
         Ok(options)
     }
 

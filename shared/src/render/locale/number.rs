@@ -1,0 +1,103 @@
+//! Number formatting: the locale's decimal separator and minus sign derived
+//! from `icu_decimal` (verified against ICU on sample values), applied to
+//! Rust's shortest round-trip `f64` rendering without grouping.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use fixed_decimal::Decimal;
+use icu_decimal::DecimalFormatter;
+
+#[derive(Debug, Clone)]
+pub(super) enum NumberStyle {
+    /// Shortest round-trip ASCII digits with these symbols substituted.
+    Ascii {
+        decimal: Cow<'static, str>,
+        minus: Cow<'static, str>,
+    },
+    /// ICU formatter per cell (non-Latin digits or unusual sign placement).
+    Icu,
+}
+
+impl NumberStyle {
+    pub(super) const ISO: NumberStyle = NumberStyle::Ascii {
+        decimal: Cow::Borrowed("."),
+        minus: Cow::Borrowed("-"),
+    };
+}
+
+/// Values checked against ICU before taking the fast path.
+const NUMBER_SAMPLES: [f64; 10] = [
+    0.0,
+    42.0,
+    -42.0,
+    1234567.25,
+    -0.001,
+    1e21,
+    1e-7,
+    0.30000000000000004,
+    -98765.4321,
+    123456789.0,
+];
+
+/// Derives the locale's decimal separator and minus sign from ICU and checks
+/// the fast path against ICU for [`NUMBER_SAMPLES`].
+pub(super) fn derive_number_style(f: &DecimalFormatter) -> NumberStyle {
+    let icu = |plain: &str| {
+        Decimal::try_from_str(plain)
+            .ok()
+            .map(|d| f.format(&d).to_string())
+    };
+    let (Some(positive), Some(negative)) = (icu("1.5"), icu("-1.5")) else {
+        return NumberStyle::Icu;
+    };
+    let decimal = positive.strip_prefix('1').and_then(|r| r.strip_suffix('5'));
+    let minus = negative.strip_suffix(positive.as_str());
+    let (Some(decimal), Some(minus)) = (decimal, minus) else {
+        return NumberStyle::Icu;
+    };
+    let symbol_ok = |s: &str| !s.is_empty() && !s.bytes().any(|b| b.is_ascii_digit());
+    if !symbol_ok(decimal) || !symbol_ok(minus) {
+        return NumberStyle::Icu;
+    }
+    let mut plain = String::new();
+    let mut fast = String::new();
+    for n in NUMBER_SAMPLES {
+        plain.clear();
+        fast.clear();
+        push_number(&mut plain, n, ".", "-");
+        push_number(&mut fast, n, decimal, minus);
+        if icu(&plain).as_deref() != Some(fast.as_str()) {
+            return NumberStyle::Icu;
+        }
+    }
+    NumberStyle::Ascii {
+        decimal: Cow::Owned(decimal.to_owned()),
+        minus: Cow::Owned(minus.to_owned()),
+    }
+}
+
+/// Shortest round-trip rendering of `n` (Rust's `Display` for `f64`: never
+/// scientific, `42` for `42.0`), with `decimal` and `minus` substituted.
+pub(super) fn push_number(out: &mut String, n: f64, decimal: &str, minus: &str) {
+    if n.is_nan() {
+        out.push_str("NaN");
+        return;
+    }
+    if n.is_infinite() {
+        out.push_str(if n > 0.0 { "Infinity" } else { "-Infinity" });
+        return;
+    }
+    // -0.0 == 0.0: write negative zero as "0".
+    let n = if n == 0.0 { 0.0 } else { n };
+    let start = out.len();
+    let _ = write!(out, "{n}");
+    if decimal != "." {
+        if let Some(at) = out.get(start..).and_then(|s| s.find('.')) {
+            out.replace_range(start + at..start + at + 1, decimal);
+        }
+    }
+    if minus != "-" && out.get(start..).is_some_and(|s| s.starts_with('-')) {
+        out.replace_range(start..start + 1, minus);
+    }
+}
