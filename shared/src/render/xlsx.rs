@@ -26,6 +26,7 @@ pub struct XlsxRenderer {
     date: Format,
     datetime: Format,
     sheet: usize,
+    rows_per_sheet: u32,
     /// The next data row on the current sheet (1-based: row 0 is the header).
     row: u32,
     text: String,
@@ -37,6 +38,19 @@ impl XlsxRenderer {
     /// # Errors
     /// When the workbook rejects the sheet setup.
     pub fn new(columns: &[RenderColumn], formatter: CellFormatter) -> Result<Self, RenderError> {
+        Self::with_rows_per_sheet(columns, formatter, MAX_DATA_ROWS_PER_SHEET)
+    }
+
+    /// Like [`XlsxRenderer::new`], with a smaller sheet size (tests use it to
+    /// exercise the sheet overflow without a million rows).
+    ///
+    /// # Errors
+    /// When the workbook rejects the sheet setup.
+    pub fn with_rows_per_sheet(
+        columns: &[RenderColumn],
+        formatter: CellFormatter,
+        rows_per_sheet: u32,
+    ) -> Result<Self, RenderError> {
         let mut workbook = Workbook::new();
         workbook.set_zip_compression_level(ZIP_LEVEL);
         let date = Format::new().set_num_format(formatter.excel_date_format());
@@ -49,6 +63,7 @@ impl XlsxRenderer {
             date,
             datetime,
             sheet: 0,
+            rows_per_sheet: rows_per_sheet.clamp(1, MAX_DATA_ROWS_PER_SHEET),
             row: 1,
             text: String::new(),
         };
@@ -77,7 +92,7 @@ impl XlsxRenderer {
     /// # Errors
     /// When the workbook rejects a cell.
     pub fn write_row(&mut self, values: &[Value]) -> Result<(), RenderError> {
-        if self.row > MAX_DATA_ROWS_PER_SHEET {
+        if self.row > self.rows_per_sheet {
             self.finish_sheet()?;
             self.start_sheet()?;
         }
@@ -258,6 +273,34 @@ mod tests {
             "{styles}"
         );
         assert!(styles.contains("<b/>"));
+    }
+
+    #[test]
+    fn rows_past_the_sheet_size_continue_on_a_new_sheet_with_the_header() {
+        // GIVEN sheets of 2 data rows, WHEN 5 rows are written
+        let f = CellFormatter::new(&Locale::iso(), chrono_tz::UTC);
+        let cols = vec![RenderColumn { header: "N".into(), kind: ColumnKind::Typed }];
+        let mut r = XlsxRenderer::with_rows_per_sheet(&cols, f, 2).unwrap();
+        for i in 0..5 {
+            r.write_row(&[Value::Number(f64::from(i))]).unwrap();
+        }
+        let bytes = r.finish().unwrap();
+        let mut wb = open(bytes.clone());
+        // THEN three sheets each start with the header and keep the order
+        assert_eq!(wb.sheet_names(), ["Export 1", "Export 2", "Export 3"]);
+        let cells: Vec<Vec<Data>> = wb
+            .sheet_names()
+            .iter()
+            .map(|n| wb.worksheet_range(n).unwrap().rows().map(|r| r[0].clone()).collect())
+            .collect();
+        assert_eq!(cells[0], [Data::String("N".into()), Data::Float(0.0), Data::Float(1.0)]);
+        assert_eq!(cells[1], [Data::String("N".into()), Data::Float(2.0), Data::Float(3.0)]);
+        assert_eq!(cells[2], [Data::String("N".into()), Data::Float(4.0)]);
+        // AND every sheet has its own autofilter and frozen header
+        let parts = super::test_zip::entries(&bytes);
+        assert!(parts["xl/worksheets/sheet2.xml"].contains(r#"<autoFilter ref="A1:A3"/>"#));
+        assert!(parts["xl/worksheets/sheet3.xml"].contains(r#"<autoFilter ref="A1:A2"/>"#));
+        assert!(parts["xl/worksheets/sheet3.xml"].contains(r#"state="frozen""#));
     }
 
     /// One XML part of the file: calamine does not expose the raw parts.
