@@ -8,7 +8,7 @@ EXPORTS_DATA_DIR ?= .exports
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-PY_TOOLS := cfn-lint==1.58.0
+PY_TOOLS := cfn-lint==1.58.0 'moto[server]==5.2.5'
 CARGO ?= cargo
 
 export PORT EXPORTS_DATA_DIR
@@ -36,9 +36,27 @@ $(VENV)/.installed: Makefile
 	$(PIP) install --quiet --disable-pip-version-check $(PY_TOOLS)
 	touch $@
 
-unit:
+## cargo test on both backends. moto runs for the length of the tests only:
+## it is stopped on every exit (pass, failure, Ctrl-C), keeping cargo's status.
+unit: venv
 	mkdir -p target
+	trap 'infra/moto/stop.sh' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	VENV=$(VENV) infra/moto/start.sh; \
+	url="$$(cat target/moto.url)"; \
+	export AWS_ENDPOINT_URL="$$url" EXPORTS_MOTO_URL="$$url" AWS_REGION=us-east-1 \
+		AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing; \
 	$(CARGO) test --workspace --locked 2>&1 | tee target/test-output.log
+
+.PHONY: moto-start moto-stop
+
+## Start moto for running cargo test by hand; prints the variables to export.
+moto-start: venv
+	VENV=$(VENV) infra/moto/start.sh
+	@echo "export AWS_ENDPOINT_URL=$$(cat target/moto.url) EXPORTS_MOTO_URL=$$(cat target/moto.url) AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
+
+## Stop the moto that moto-start (or an interrupted make unit) left running.
+moto-stop:
+	infra/moto/stop.sh
 
 fmt-check:
 	$(CARGO) fmt --all --check

@@ -3,15 +3,29 @@
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
-//! | `EXPORTS_BACKEND` | `embedded` | `embedded` (SQLite + files) |
+//! | `EXPORTS_BACKEND` | `embedded` | `embedded` (SQLite + files) or `aws` (DynamoDB, S3, SQS) |
 //! | `EXPORTS_DATA_DIR` | `.exports` | the embedded backend's directory |
+//! | `EXPORTS_ENTITIES_TABLE` | none (required with `aws`) | the DynamoDB Entities table |
+//! | `EXPORTS_CONFIG_TABLE` | none (required with `aws`) | the DynamoDB TenantConfig table |
+//! | `EXPORTS_EXPORTS_TABLE` | none | the DynamoDB Exports table (export logs, bulk jobs) |
+//! | `EXPORTS_BUCKET` | none | the S3 bucket of export files |
+//! | `EXPORTS_QUEUE_URL` | none | the SQS queue of bulk jobs |
 //! | `EXPORTS_JWT_SECRET` | none (required) | HS256 secret, at least 16 bytes |
 //! | `EXPORTS_JWT_ISSUER` | `exports-local` | required `iss` |
 //! | `EXPORTS_JWT_AUDIENCE` | `exports-api` | required `aud` |
+//!
+//! With `aws`, the SDK's own configuration is read once by
+//! [`Backend::connect`] (`aws_config::defaults(BehaviorVersion::latest())`):
+//! credentials and `AWS_REGION` as usual, and `AWS_ENDPOINT_URL` (or
+//! `AWS_ENDPOINT_URL_DYNAMODB`) to talk to moto or another local endpoint.
 
 use crate::auth::{JwtConfig, JwtVerifier};
+use crate::aws::DynamoStore;
+use crate::store::embedded::EmbeddedFiles;
 use crate::store::embedded::EmbeddedStore;
-use crate::store::{EntitySource, EntityWriter, StoreError, TenantConfigStore};
+use crate::store::{
+    EntitySource, EntityWriter, FileStore, JobQueue, StoreError, TenantConfigStore,
+};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -24,8 +38,13 @@ pub const MIN_SECRET_BYTES: usize = 16;
 /// What is wrong with the configuration; the message says what to set.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("EXPORTS_BACKEND='{0}' is not a backend of this build; use 'embedded'")]
+    #[error("EXPORTS_BACKEND='{0}' is not a backend of this build; use 'embedded' or 'aws'")]
     UnknownBackend(String),
+    #[error("{name} is not set: EXPORTS_BACKEND=aws needs {what}")]
+    MissingVariable {
+        name: &'static str,
+        what: &'static str,
+    },
     #[error("EXPORTS_JWT_SECRET is not set: the service needs a JWT key to verify tokens")]
     MissingJwtSecret,
     #[error("EXPORTS_JWT_SECRET is too short: use at least {MIN_SECRET_BYTES} bytes")]
@@ -37,7 +56,25 @@ pub enum ConfigError {
 /// Which storage backend to use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BackendKind {
+    /// SQLite and files in [`Settings::data_dir`].
     Embedded,
+    /// DynamoDB, S3 and SQS.
+    Aws(AwsSettings),
+}
+
+/// The AWS resources of one deployment (names from the SAM template).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    /// `EXPORTS_ENTITIES_TABLE`
+    pub entities_table: String,
+    /// `EXPORTS_CONFIG_TABLE`
+    pub config_table: String,
+    /// `EXPORTS_EXPORTS_TABLE`; not used yet.
+    pub exports_table: Option<String>,
+    /// `EXPORTS_BUCKET`; not used yet.
+    pub bucket: Option<String>,
+    /// `EXPORTS_QUEUE_URL`; not used yet.
+    pub queue_url: Option<String>,
 }
 
 /// Settings read from the environment.
@@ -48,17 +85,50 @@ pub struct Settings {
     pub jwt_secret: Option<String>,
     pub jwt_issuer: String,
     pub jwt_audience: String,
+    /// The base of the embedded backend's signed file links
+    /// (`EXPORTS_PUBLIC_URL`, default `http://127.0.0.1:3000`).
+    pub public_url: String,
 }
+
+/// The default base of local file links.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:3000";
 
 impl Settings {
     /// Reads the environment.
     ///
     /// # Errors
-    /// [`ConfigError::UnknownBackend`] for an unknown `EXPORTS_BACKEND`.
+    /// As [`Settings::from_lookup`].
     pub fn from_env() -> Result<Self, ConfigError> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let backend = match var("EXPORTS_BACKEND").as_deref() {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings from `lookup` (the environment, or a map in tests).
+    /// Blank values count as unset.
+    ///
+    /// # Errors
+    /// [`ConfigError::UnknownBackend`] for an unknown `EXPORTS_BACKEND`;
+    /// [`ConfigError::MissingVariable`] when `EXPORTS_BACKEND=aws` lacks
+    /// `EXPORTS_ENTITIES_TABLE` or `EXPORTS_CONFIG_TABLE`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str, what: &'static str| {
+            var(name).ok_or(ConfigError::MissingVariable { name, what })
+        };
+        let backend = match var("EXPORTS_BACKEND").as_deref().map(str::trim) {
             None | Some("embedded") => BackendKind::Embedded,
+            Some("aws") => BackendKind::Aws(AwsSettings {
+                entities_table: required(
+                    "EXPORTS_ENTITIES_TABLE",
+                    "the name of the DynamoDB Entities table",
+                )?,
+                config_table: required(
+                    "EXPORTS_CONFIG_TABLE",
+                    "the name of the DynamoDB TenantConfig table",
+                )?,
+                exports_table: var("EXPORTS_EXPORTS_TABLE"),
+                bucket: var("EXPORTS_BUCKET"),
+                queue_url: var("EXPORTS_QUEUE_URL"),
+            }),
             Some(other) => return Err(ConfigError::UnknownBackend(other.to_string())),
         };
         Ok(Settings {
@@ -69,6 +139,7 @@ impl Settings {
             jwt_secret: var("EXPORTS_JWT_SECRET"),
             jwt_issuer: var("EXPORTS_JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.into()),
             jwt_audience: var("EXPORTS_JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into()),
+            public_url: var("EXPORTS_PUBLIC_URL").unwrap_or_else(|| DEFAULT_PUBLIC_URL.into()),
         })
     }
 
@@ -93,41 +164,134 @@ impl Settings {
     }
 }
 
-/// The storage clients of one process.
+/// The storage clients of one process, whichever the backend.
 #[derive(Clone)]
 pub struct Backend {
-    embedded: Arc<EmbeddedStore>,
+    entities: Arc<dyn EntitySource>,
+    entity_writer: Arc<dyn EntityWriter>,
+    tenant_config: Arc<dyn TenantConfigStore>,
+    /// `None` when the AWS backend has no `EXPORTS_BUCKET`.
+    files: Option<Arc<dyn FileStore>>,
+    /// `None` when the AWS backend has no `EXPORTS_QUEUE_URL`.
+    queue: Option<Arc<dyn JobQueue>>,
+    /// The SDK configuration, loaded once, for every AWS client (AWS only).
+    aws: Option<aws_config::SdkConfig>,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend")
+            .field("aws", &self.aws.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Backend {
-    /// Opens the configured backend.
+    /// Opens the configured backend. With `aws` this loads the SDK
+    /// configuration (credentials, region, endpoint) once; no table is
+    /// touched until the first call.
     ///
     /// # Errors
-    /// When the store cannot be opened.
+    /// When the embedded store cannot be opened.
     pub async fn connect(settings: &Settings) -> Result<Self, ConfigError> {
-        match settings.backend {
+        match &settings.backend {
             BackendKind::Embedded => {
                 let dir = settings.data_dir.clone();
-                let store = tokio::task::spawn_blocking(move || EmbeddedStore::open(&dir))
-                    .await
-                    .map_err(|e| StoreError::backend("open store", e))??;
-                Ok(Backend {
-                    embedded: Arc::new(store),
+                let public_url = settings.public_url.clone();
+                let (store, files) = tokio::task::spawn_blocking(move || {
+                    Ok::<_, StoreError>((
+                        EmbeddedStore::open(&dir)?,
+                        EmbeddedFiles::open(&dir, public_url)?,
+                    ))
                 })
+                .await
+                .map_err(|e| StoreError::backend("open store", e))??;
+                let store = Arc::new(store);
+                let mut backend = Backend::over(store.clone(), None);
+                backend.files = Some(Arc::new(files));
+                backend.queue = Some(store);
+                Ok(backend)
+            }
+            BackendKind::Aws(aws) => {
+                let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .load()
+                    .await;
+                let store = DynamoStore::new(
+                    aws_sdk_dynamodb::Client::new(&sdk),
+                    aws.entities_table.clone(),
+                    aws.config_table.clone(),
+                );
+                let mut backend = Backend::over(Arc::new(store), None);
+                backend.files = aws.bucket.as_ref().map(|bucket| {
+                    Arc::new(crate::aws::S3Files::new(
+                        aws_sdk_s3::Client::new(&sdk),
+                        bucket.clone(),
+                    )) as Arc<dyn FileStore>
+                });
+                backend.queue = aws.queue_url.as_ref().map(|url| {
+                    Arc::new(crate::aws::SqsQueue::new(
+                        aws_sdk_sqs::Client::new(&sdk),
+                        url.clone(),
+                    )) as Arc<dyn JobQueue>
+                });
+                backend.aws = Some(sdk);
+                Ok(backend)
             }
         }
     }
 
+    fn over<S>(store: Arc<S>, aws: Option<aws_config::SdkConfig>) -> Self
+    where
+        S: EntitySource + EntityWriter + TenantConfigStore + 'static,
+    {
+        Backend {
+            entities: store.clone(),
+            entity_writer: store.clone(),
+            tenant_config: store,
+            files: None,
+            queue: None,
+            aws,
+        }
+    }
+
+    /// The file store: the data directory's `files/` (embedded) or S3.
+    ///
+    /// # Errors
+    /// [`ConfigError::MissingVariable`] when the AWS backend has no bucket.
+    pub fn files(&self) -> Result<Arc<dyn FileStore>, ConfigError> {
+        self.files.clone().ok_or(ConfigError::MissingVariable {
+            name: "EXPORTS_BUCKET",
+            what: "the S3 bucket of export files",
+        })
+    }
+
+    /// The job queue: a SQLite table (embedded) or SQS.
+    ///
+    /// # Errors
+    /// [`ConfigError::MissingVariable`] when the AWS backend has no queue.
+    pub fn queue(&self) -> Result<Arc<dyn JobQueue>, ConfigError> {
+        self.queue.clone().ok_or(ConfigError::MissingVariable {
+            name: "EXPORTS_QUEUE_URL",
+            what: "the SQS queue of bulk jobs",
+        })
+    }
+
     pub fn entities(&self) -> Arc<dyn EntitySource> {
-        self.embedded.clone()
+        self.entities.clone()
     }
 
     pub fn entity_writer(&self) -> Arc<dyn EntityWriter> {
-        self.embedded.clone()
+        self.entity_writer.clone()
     }
 
     pub fn tenant_config(&self) -> Arc<dyn TenantConfigStore> {
-        self.embedded.clone()
+        self.tenant_config.clone()
+    }
+
+    /// The SDK configuration the AWS backend loaded (`None` when embedded),
+    /// to build further clients (S3, SQS) from.
+    pub fn aws_config(&self) -> Option<&aws_config::SdkConfig> {
+        self.aws.as_ref()
     }
 }
 
@@ -141,4 +305,122 @@ pub fn init_lambda_tracing() {
         .with_current_span(false)
         .without_time()
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    const AWS: &[(&str, &str)] = &[
+        ("EXPORTS_BACKEND", "aws"),
+        ("EXPORTS_ENTITIES_TABLE", "exports-dev-entities"),
+        ("EXPORTS_CONFIG_TABLE", "exports-dev-tenant-config"),
+    ];
+
+    #[test]
+    fn embedded_is_the_default() {
+        let s = settings(&[]).expect("valid");
+        assert_eq!(s.backend, BackendKind::Embedded);
+        assert_eq!(s.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+        let s = settings(&[("EXPORTS_BACKEND", "  ")]).expect("blank is unset");
+        assert_eq!(s.backend, BackendKind::Embedded);
+    }
+
+    #[test]
+    fn aws_reads_the_table_names_and_the_optional_resources() {
+        let s = settings(AWS).expect("valid");
+        assert_eq!(
+            s.backend,
+            BackendKind::Aws(AwsSettings {
+                entities_table: "exports-dev-entities".into(),
+                config_table: "exports-dev-tenant-config".into(),
+                exports_table: None,
+                bucket: None,
+                queue_url: None,
+            })
+        );
+        let mut all = AWS.to_vec();
+        all.extend([
+            ("EXPORTS_EXPORTS_TABLE", "exports-dev-exports"),
+            ("EXPORTS_BUCKET", "exports-dev-files"),
+            (
+                "EXPORTS_QUEUE_URL",
+                "http://127.0.0.1:5000/123456789012/jobs",
+            ),
+        ]);
+        let BackendKind::Aws(aws) = settings(&all).expect("valid").backend else {
+            panic!("not aws");
+        };
+        assert_eq!(aws.exports_table.as_deref(), Some("exports-dev-exports"));
+        assert_eq!(aws.bucket.as_deref(), Some("exports-dev-files"));
+        assert_eq!(
+            aws.queue_url.as_deref(),
+            Some("http://127.0.0.1:5000/123456789012/jobs")
+        );
+    }
+
+    #[test]
+    fn a_missing_table_is_an_error_naming_the_variable() {
+        for missing in ["EXPORTS_ENTITIES_TABLE", "EXPORTS_CONFIG_TABLE"] {
+            let vars: Vec<(&str, &str)> = AWS
+                .iter()
+                .map(|&(k, v)| if k == missing { (k, "") } else { (k, v) })
+                .collect();
+            let err = settings(&vars).expect_err("incomplete");
+            assert!(
+                matches!(err, ConfigError::MissingVariable { name, .. } if name == missing),
+                "{err:?}"
+            );
+            let message = err.to_string();
+            assert!(
+                message.starts_with(&format!("{missing} is not set: EXPORTS_BACKEND=aws needs")),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_backend_is_an_error() {
+        let err = settings(&[("EXPORTS_BACKEND", "dynamo")]).expect_err("unknown");
+        assert_eq!(
+            err.to_string(),
+            "EXPORTS_BACKEND='dynamo' is not a backend of this build; use 'embedded' or 'aws'"
+        );
+    }
+
+    #[test]
+    fn aws_still_needs_a_jwt_secret() {
+        let with_secret = |secret: Option<&'static str>| {
+            let mut vars = AWS.to_vec();
+            vars.extend(secret.map(|s| ("EXPORTS_JWT_SECRET", s)));
+            settings(&vars).expect("valid").jwt_verifier()
+        };
+        assert!(matches!(
+            with_secret(None),
+            Err(ConfigError::MissingJwtSecret)
+        ));
+        assert!(matches!(
+            with_secret(Some("short")),
+            Err(ConfigError::WeakJwtSecret)
+        ));
+        assert!(with_secret(Some("a-secret-of-enough-bytes")).is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_embedded_backend_has_no_aws_config() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut embedded = settings(&[]).expect("valid");
+        embedded.data_dir = dir.path().to_path_buf();
+        let backend = Backend::connect(&embedded).await.expect("opens");
+        assert!(backend.aws_config().is_none());
+    }
 }

@@ -13,35 +13,62 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub mod backends;
+pub mod contract;
+pub mod sync_export_cases;
+
 /// Tenant A is the demo tenant, so the committed events work as they are.
 pub const TENANT_A: &str = DEMO_TENANT;
 pub const TENANT_B: &str = "b0b0b0b0-0000-4000-8000-00000000000b";
 pub const USER_B: &str = "b1b1b1b1-0000-4000-8000-0000000000b1";
 
-/// A store in a temporary directory, with both tenants seeded.
+/// Both tenants seeded into a fresh store (embedded, or DynamoDB in moto),
+/// and the sync-export handler's dependencies over it.
 pub struct Fixture {
-    pub store: Arc<EmbeddedStore>,
+    pub store: Arc<dyn backends::Store>,
+    pub files: exports_shared::store::embedded::EmbeddedFiles,
     pub deps: sync_export::Deps,
     _dir: tempfile::TempDir,
 }
 
 impl Fixture {
+    /// The fixture over a fresh embedded store in a temporary directory.
     pub async fn new() -> Fixture {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Arc::new(EmbeddedStore::open(dir.path()).expect("open store"));
+        Fixture::over(store, dir).await
+    }
+
+    /// The same fixture over DynamoDB: fresh tables in moto (see
+    /// [`backends::aws`]). Files stay in a temporary directory. `None` when
+    /// the AWS tests are skipped with `EXPORTS_SKIP_AWS=1`.
+    pub async fn aws() -> Option<Fixture> {
+        let aws = backends::aws().await?;
+        let dir = tempfile::tempdir().expect("temp dir");
+        Some(Fixture::over(aws.store, dir).await)
+    }
+
+    /// Seeds `store` and builds the handler's dependencies over it.
+    async fn over<S: backends::Store + 'static>(store: Arc<S>, dir: tempfile::TempDir) -> Fixture {
         seed(store.as_ref()).await;
         let verifier = Arc::new(JwtVerifier::new(JwtConfig::hs256(
             DEV_JWT_SECRET.as_bytes(),
             "exports-local",
             "exports-api",
         )));
+        let files =
+            exports_shared::store::embedded::EmbeddedFiles::open(dir.path(), "http://127.0.0.1:1")
+                .expect("open files");
         let deps = sync_export::Deps {
             entities: store.clone(),
             config: store.clone(),
             verifier,
+            files: Arc::new(files.clone()),
+            delivery: sync_export::Delivery::default(),
         };
         Fixture {
             store,
+            files,
             deps,
             _dir: dir,
         }

@@ -4,12 +4,15 @@
 //! [`handle`] takes its dependencies as arguments, so the Lambda entry point,
 //! `exports-local serve` and the tests all call the same code.
 
-use exports_shared::api::http_util::{attachment, is_json, normalised_path, MAX_BODY_BYTES};
+pub mod delivery;
+
+pub use delivery::Delivery;
+use exports_shared::api::http_util::{is_json, normalised_path, MAX_BODY_BYTES};
 use exports_shared::api::tabular::{parse_request, ApiError, ErrorCode};
 use exports_shared::auth::{authenticate, JwtVerifier};
 use exports_shared::model::EntityKind;
 use exports_shared::service::tabular::{export, ExportError};
-use exports_shared::store::{EntitySource, TenantConfigStore};
+use exports_shared::store::{EntitySource, FileStore, TenantConfigStore};
 use lambda_http::{Body, Request, Response};
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,6 +23,9 @@ pub struct Deps {
     pub entities: Arc<dyn EntitySource>,
     pub config: Arc<dyn TenantConfigStore>,
     pub verifier: Arc<JwtVerifier>,
+    /// Where files too large to return inline are stored.
+    pub files: Arc<dyn FileStore>,
+    pub delivery: Delivery,
 }
 
 /// The path prefix this function serves.
@@ -102,24 +108,12 @@ async fn handle_inner(
         "export served"
     );
 
-    let builder = Response::builder()
-        .status(200)
-        .header(http::header::CONTENT_TYPE, file.format.content_type())
-        .header(
-            http::header::CONTENT_DISPOSITION,
-            attachment(&file.filename),
-        )
-        .header("x-export-rows", file.rows);
-    let body = match String::from_utf8(file.bytes) {
-        Ok(text) if file.format == exports_shared::api::tabular::ExportFormat::Csv => {
-            Body::Text(text)
-        }
-        Ok(text) => Body::Binary(text.into_bytes()),
-        Err(e) => Body::Binary(e.into_bytes()),
-    };
-    builder.body(body).map_err(|e| {
-        ExportError::Render(exports_shared::render::RenderError::Io(
-            std::io::Error::other(e),
-        ))
-    })
+    Ok(delivery::deliver(
+        deps.files.as_ref(),
+        deps.delivery,
+        &principal.tenant,
+        file,
+        req.headers(),
+    )
+    .await?)
 }

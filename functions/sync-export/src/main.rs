@@ -13,6 +13,8 @@ async fn main() -> Result<(), Error> {
         entities: backend.entities(),
         config: backend.tenant_config(),
         verifier: settings.jwt_verifier()?,
+        files: backend.files()?,
+        delivery: sync_export::Delivery::from_env(),
     };
     run(service_fn(|req| {
         let deps = deps.clone();

@@ -139,12 +139,19 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 &token_request(&settings, demo::DEMO_TENANT),
                 &secret(&settings),
             )?;
+            let files = exports_shared::store::embedded::EmbeddedFiles::open(
+                &common.data_dir,
+                format!("http://127.0.0.1:{port}"),
+            )?;
             let app = serve::App {
                 sync_export: sync_export::Deps {
                     entities: backend.entities(),
                     config: backend.tenant_config(),
                     verifier: settings.jwt_verifier()?,
+                    files: std::sync::Arc::new(files.clone()),
+                    delivery: sync_export::Delivery::from_env(),
                 },
+                files,
             };
             print_banner(port, &token);
             serve::serve(app, std::net::SocketAddr::from(([127, 0, 0, 1], port))).await?;

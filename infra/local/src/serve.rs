@@ -9,18 +9,27 @@ use axum::extract::{Request as AxumRequest, State};
 use axum::response::Response as AxumResponse;
 use exports_shared::api::http_util::MAX_BODY_BYTES;
 use exports_shared::api::tabular::{ApiError, ErrorCode};
+use exports_shared::store::embedded::{DownloadError, EmbeddedFiles};
 use lambda_http::{Body, Request, Response};
 use std::net::SocketAddr;
 
-/// The handlers the local server mounts.
+/// The handlers the local server mounts, and the local file store whose
+/// signed links it answers.
 #[derive(Clone)]
 pub struct App {
     pub sync_export: sync_export::Deps,
+    pub files: EmbeddedFiles,
 }
+
+/// The path prefix of signed file links.
+pub const FILES_PREFIX: &str = "/files/";
 
 /// Routes a request to the function that owns its path.
 pub async fn route(app: &App, req: Request) -> Response<Body> {
     let path = req.uri().path().to_string();
+    if let Some(key) = path.strip_prefix(FILES_PREFIX) {
+        return download(&app.files, key, req.uri().query().unwrap_or("")).await;
+    }
     if path.starts_with(sync_export::PREFIX) || path == sync_export::PREFIX.trim_end_matches('/') {
         return match sync_export::handle(&app.sync_export, req).await {
             Ok(r) => r,
@@ -28,6 +37,46 @@ pub async fn route(app: &App, req: Request) -> Response<Body> {
         };
     }
     ApiError::new(ErrorCode::NotFound, "Not found").to_response(&path, chrono::Utc::now())
+}
+
+/// Answers a signed link: the file with its stored headers, or 403/404/410.
+async fn download(files: &EmbeddedFiles, key: &str, query: &str) -> Response<Body> {
+    let param = |name: &str| {
+        query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    };
+    let expires = param("expires")
+        .and_then(|e| e.parse::<i64>().ok())
+        .unwrap_or(0);
+    let signature = param("signature").unwrap_or_default();
+    let outcome = files
+        .open_signed(key, expires, &signature, chrono::Utc::now().timestamp())
+        .await;
+    let (status, body, meta) = match outcome {
+        Ok((path, meta)) => match tokio::fs::read(&path).await {
+            Ok(bytes) => (200, Body::Binary(bytes), Some(meta)),
+            Err(_) => (404, Body::Text("file not found".into()), None),
+        },
+        Err(DownloadError::BadSignature) => (403, Body::Text("invalid link".into()), None),
+        Err(DownloadError::Expired) => (410, Body::Text("link expired".into()), None),
+        Err(DownloadError::NotFound) => (404, Body::Text("file not found".into()), None),
+    };
+    let mut builder = Response::builder().status(status);
+    builder = match &meta {
+        Some(m) => builder
+            .header(http::header::CONTENT_TYPE, m.content_type.as_str())
+            .header(
+                http::header::CONTENT_DISPOSITION,
+                m.content_disposition.as_str(),
+            ),
+        None => builder.header(http::header::CONTENT_TYPE, "text/plain"),
+    };
+    builder
+        .body(body)
+        .unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
 async fn dispatch(State(app): State<App>, req: AxumRequest) -> AxumResponse {

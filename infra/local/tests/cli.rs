@@ -4,7 +4,9 @@ use std::process::Command;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_exports-local"));
-    c.env_remove("EXPORTS_JWT_SECRET").env_remove("EXPORTS_DATA_DIR").env("RUST_LOG", "warn");
+    c.env_remove("EXPORTS_JWT_SECRET")
+        .env_remove("EXPORTS_DATA_DIR")
+        .env("RUST_LOG", "warn");
     c
 }
 
@@ -20,7 +22,15 @@ fn run(c: &mut Command) -> (i32, String, String) {
 #[test]
 fn token_prints_a_jwt_the_service_accepts() {
     // GIVEN the dev secret, WHEN a token is minted
-    let (code, out, _) = run(bin().args(["token", "--tenant", "t-1", "--role", "TENANT_ADMIN", "--ttl", "60"]));
+    let (code, out, _) = run(bin().args([
+        "token",
+        "--tenant",
+        "t-1",
+        "--role",
+        "TENANT_ADMIN",
+        "--ttl",
+        "60",
+    ]));
     assert_eq!(code, 0);
     // THEN the service's verifier accepts it with those claims
     let verifier = exports_shared::auth::JwtVerifier::new(exports_shared::auth::JwtConfig::hs256(
@@ -51,25 +61,56 @@ fn import_reports_bad_lines_by_number_and_loads_nothing_without_skip_invalid() {
         ),
     )
     .unwrap();
-    let (code, _, err) = run(bin().args(["seed", "--data-dir"]).arg(&data).args(["--tenant", "t-1", "--contacts", "0", "--organisations", "0", "--households", "0"]));
+    let (code, _, err) = run(bin().args(["seed", "--data-dir"]).arg(&data).args([
+        "--tenant",
+        "t-1",
+        "--contacts",
+        "0",
+        "--organisations",
+        "0",
+        "--households",
+        "0",
+    ]));
     assert_eq!(code, 0, "{err}");
 
     // WHEN a file with bad lines is imported without --skip-invalid
-    let (code, _, err) = run(bin().arg("import").arg("--data-dir").arg(&data).args(["--tenant", "t-1", "--entity", "contacts"]).arg(&file));
+    let (code, _, err) = run(bin()
+        .arg("import")
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["--tenant", "t-1", "--entity", "contacts"])
+        .arg(&file));
     // THEN it fails, naming each bad line, and loads nothing
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("line 2: netWorth: expected a number, got \"lots\""), "{err}");
+    assert!(
+        err.contains("line 2: netWorth: expected a number, got \"lots\""),
+        "{err}"
+    );
     assert!(err.contains("line 4: invalid JSON"), "{err}");
     assert!(err.contains("line 5: id: a string id is required"), "{err}");
-    assert!(err.contains("line 5: shoeSize: unknown column 'shoeSize' for contacts"), "{err}");
-    assert!(err.contains("line 6: birthDate: expected a date as YYYY-MM-DD"), "{err}");
+    assert!(
+        err.contains("line 5: shoeSize: unknown column 'shoeSize' for contacts"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 6: birthDate: expected a date as YYYY-MM-DD"),
+        "{err}"
+    );
     assert!(err.contains("Nothing imported: 4 invalid line(s)"), "{err}");
     assert_eq!(count_contacts(&data), 0);
 
     // WHEN imported with --skip-invalid, THEN the two good lines load
-    let (code, out, err) = run(bin().arg("import").arg("--data-dir").arg(&data).args(["--tenant", "t-1", "--entity", "contacts", "--skip-invalid"]).arg(&file));
+    let (code, out, err) = run(bin()
+        .arg("import")
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["--tenant", "t-1", "--entity", "contacts", "--skip-invalid"])
+        .arg(&file));
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("Imported 2 contacts into tenant t-1 (4 invalid line(s) skipped)"), "{out}");
+    assert!(
+        out.contains("Imported 2 contacts into tenant t-1 (4 invalid line(s) skipped)"),
+        "{out}"
+    );
     assert_eq!(count_contacts(&data), 2);
 }
 
@@ -78,16 +119,35 @@ fn seed_is_deterministic() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     for dir in [&a, &b] {
-        let (code, out, err) = run(bin().arg("seed").arg("--data-dir").arg(dir.path()).args(["--tenant", "t-9", "--contacts", "1500", "--organisations", "20", "--households", "30", "--seed", "7"]));
+        let (code, out, err) = run(bin().arg("seed").arg("--data-dir").arg(dir.path()).args([
+            "--tenant",
+            "t-9",
+            "--contacts",
+            "1500",
+            "--organisations",
+            "20",
+            "--households",
+            "30",
+            "--seed",
+            "7",
+        ]));
         assert_eq!(code, 0, "{err}");
-        assert!(out.contains("Seeded tenant t-9: 1500 contacts, 20 organisations, 30 households (seed 7)"), "{out}");
+        assert!(
+            out.contains(
+                "Seeded tenant t-9: 1500 contacts, 20 organisations, 30 households (seed 7)"
+            ),
+            "{out}"
+        );
     }
     assert_eq!(dump(a.path()), dump(b.path()));
     assert_eq!(count_contacts_in(a.path(), "t-9"), 1500);
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn all_contacts(dir: &std::path::Path, tenant: &str) -> Vec<exports_shared::model::Record> {
@@ -98,7 +158,15 @@ fn all_contacts(dir: &std::path::Path, tenant: &str) -> Vec<exports_shared::mode
         let mut out = Vec::new();
         let mut cursor = None;
         loop {
-            let page = store.page(&tenant, exports_shared::model::EntityKind::Contacts, cursor, 500).await.unwrap();
+            let page = store
+                .page(
+                    &tenant,
+                    exports_shared::model::EntityKind::Contacts,
+                    cursor,
+                    500,
+                )
+                .await
+                .unwrap();
             out.extend(page.records);
             match page.next {
                 Some(n) => cursor = Some(n),

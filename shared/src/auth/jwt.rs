@@ -21,62 +21,173 @@ pub struct Claims {
     pub iat: i64,
 }
 
+/// One key a token may be signed with.
+#[derive(Clone)]
+pub struct VerifyingKey {
+    /// The JWKS `kid`, matched against the token header's.
+    pub kid: Option<String>,
+    pub key: DecodingKey,
+    /// The one algorithm this key accepts; a token signed otherwise is rejected.
+    pub algorithm: Algorithm,
+}
+
 /// How tokens are verified.
 #[derive(Clone)]
 pub struct JwtConfig {
     pub issuer: String,
     pub audience: String,
-    pub key: DecodingKey,
-    /// The one algorithm accepted; a token signed otherwise is rejected.
-    pub algorithm: Algorithm,
+    pub keys: Vec<VerifyingKey>,
 }
 
 impl std::fmt::Debug for JwtConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<(Option<&str>, Algorithm)> = self
+            .keys
+            .iter()
+            .map(|k| (k.kid.as_deref(), k.algorithm))
+            .collect();
         f.debug_struct("JwtConfig")
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
-            .field("algorithm", &self.algorithm)
-            .finish_non_exhaustive()
+            .field("keys", &keys)
+            .finish()
     }
 }
 
+/// Why a JWKS document cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum JwksError {
+    #[error("the JWKS is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("the JWKS holds no RS256 or ES256 signing key")]
+    NoUsableKey,
+}
+
 impl JwtConfig {
-    /// HS256 with a shared secret (local mode).
+    /// HS256 with a shared secret (local mode, or a deployment without an
+    /// identity provider).
     pub fn hs256(secret: &[u8], issuer: impl Into<String>, audience: impl Into<String>) -> Self {
         JwtConfig {
             issuer: issuer.into(),
             audience: audience.into(),
-            key: DecodingKey::from_secret(secret),
-            algorithm: Algorithm::HS256,
+            keys: vec![VerifyingKey {
+                kid: None,
+                key: DecodingKey::from_secret(secret),
+                algorithm: Algorithm::HS256,
+            }],
         }
+    }
+
+    /// The RS256 and ES256 keys of a JWKS document (an identity provider's
+    /// `/.well-known/jwks.json`). Other keys are skipped.
+    ///
+    /// # Errors
+    /// [`JwksError`] when the document is not a JWKS or has no usable key.
+    pub fn from_jwks(
+        jwks: &str,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+    ) -> Result<Self, JwksError> {
+        use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
+        let set: JwkSet = serde_json::from_str(jwks)?;
+        let keys: Vec<VerifyingKey> = set
+            .keys
+            .iter()
+            .filter_map(|jwk| {
+                let algorithm = match (&jwk.common.key_algorithm, &jwk.algorithm) {
+                    (Some(KeyAlgorithm::RS256), AlgorithmParameters::RSA(_)) => Algorithm::RS256,
+                    (Some(KeyAlgorithm::ES256), AlgorithmParameters::EllipticCurve(_)) => {
+                        Algorithm::ES256
+                    }
+                    (None, AlgorithmParameters::RSA(_)) => Algorithm::RS256,
+                    (None, AlgorithmParameters::EllipticCurve(ec))
+                        if ec.curve == EllipticCurve::P256 =>
+                    {
+                        Algorithm::ES256
+                    }
+                    _ => return None,
+                };
+                let key = DecodingKey::from_jwk(jwk).ok()?;
+                Some(VerifyingKey {
+                    kid: jwk.common.key_id.clone(),
+                    key,
+                    algorithm,
+                })
+            })
+            .collect();
+        if keys.is_empty() {
+            return Err(JwksError::NoUsableKey);
+        }
+        Ok(JwtConfig {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            keys,
+        })
     }
 }
 
-/// Verifies bearer tokens against one [`JwtConfig`]. Built once per cold start.
-#[derive(Debug, Clone)]
+/// Verifies bearer tokens against a [`JwtConfig`]. Built once per cold start.
+#[derive(Clone)]
 pub struct JwtVerifier {
-    config: JwtConfig,
-    validation: Validation,
+    keys: Vec<(VerifyingKey, Validation)>,
+    issuer: String,
+}
+
+impl std::fmt::Debug for JwtVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtVerifier")
+            .field("issuer", &self.issuer)
+            .field("keys", &self.keys.len())
+            .finish()
+    }
 }
 
 impl JwtVerifier {
     pub fn new(config: JwtConfig) -> Self {
-        let mut validation = Validation::new(config.algorithm);
-        validation.set_issuer(&[config.issuer.as_str()]);
-        validation.set_audience(&[config.audience.as_str()]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 30;
-        JwtVerifier { config, validation }
+        let keys = config
+            .keys
+            .into_iter()
+            .map(|k| {
+                let mut validation = Validation::new(k.algorithm);
+                validation.set_issuer(&[config.issuer.as_str()]);
+                validation.set_audience(&[config.audience.as_str()]);
+                validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+                validation.leeway = 30;
+                (k, validation)
+            })
+            .collect();
+        JwtVerifier {
+            keys,
+            issuer: config.issuer,
+        }
     }
 
-    /// Verifies a token and returns its claims.
+    /// Verifies a token and returns its claims. The key is chosen by the
+    /// header's `kid` (or is the only key), and the header's `alg` must be
+    /// that key's algorithm.
     ///
     /// # Errors
     /// [`AuthError::InvalidToken`] or [`AuthError::ExpiredToken`]; the reason
     /// is logged, never sent to the client.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        decode::<Claims>(token, &self.config.key, &self.validation)
+        let header = jsonwebtoken::decode_header(token).map_err(|e| {
+            tracing::info!(reason = %e, "bearer token rejected: bad header");
+            AuthError::InvalidToken
+        })?;
+        let candidate = match (header.kid.as_deref(), self.keys.as_slice()) {
+            (Some(kid), keys) => keys.iter().find(|(k, _)| k.kid.as_deref() == Some(kid)),
+            (None, [only]) => Some(only),
+            (None, _) => None,
+        };
+        let Some((key, validation)) = candidate else {
+            tracing::info!(kid = ?header.kid, "bearer token rejected: unknown key");
+            return Err(AuthError::InvalidToken);
+        };
+        if header.alg != key.algorithm {
+            tracing::info!(alg = ?header.alg, "bearer token rejected: algorithm not allowed");
+            return Err(AuthError::InvalidToken);
+        }
+        decode::<Claims>(token, &key.key, validation)
             .map(|data| data.claims)
             .map_err(|e| {
                 tracing::info!(reason = %e, "bearer token rejected");
@@ -173,5 +284,54 @@ mod tests {
         );
         assert_eq!(verifier().verify(&none), Err(AuthError::InvalidToken));
         assert_eq!(verifier().verify("garbage"), Err(AuthError::InvalidToken));
+    }
+
+    /// A P-256 test key (generated for these tests only) and its JWK.
+    const EC_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgv5hLiZSmU+Pvm/gC
+kq29lg1OoILZknk7JqmaKKn1YiOhRANCAARVNJD4R8oCqIICZcoNFljvlqNdrHiG
+1qgmD+sGkko3jjumS9NvvwRO9ErEBBbrE7eb2ylUAw+8GbmK7Y1gM9vY
+-----END PRIVATE KEY-----";
+    const JWKS: &str = r#"{"keys":[
+        {"kty":"EC","crv":"P-256","kid":"k1","use":"sig","alg":"ES256",
+         "x":"VTSQ-EfKAqiCAmXKDRZY75ajXax4htaoJg_rBpJKN44","y":"O6ZL02-_BE70SsQEFusTt5vbKVQDD7wZuYrtjWAz29g"},
+        {"kty":"oct","kid":"sym","k":"c2VjcmV0"}
+    ]}"#;
+
+    fn es256(kid: Option<&str>) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = kid.map(Into::into);
+        encode(
+            &header,
+            &claims(future()),
+            &EncodingKey::from_ec_pem(EC_KEY.as_bytes()).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn jwks_keys_verify_es256_tokens_by_kid() {
+        // GIVEN a JWKS with one EC key and one symmetric key
+        let v = JwtVerifier::new(JwtConfig::from_jwks(JWKS, "iss", "aud").unwrap());
+        // THEN a token signed by the EC key with its kid verifies
+        assert_eq!(v.verify(&es256(Some("k1"))).unwrap().sub, "u1");
+        // AND the only usable key is chosen when the token has no kid
+        assert!(v.verify(&es256(None)).is_ok());
+        // AND an unknown kid, or an HS256 token (the symmetric key is skipped), is refused
+        assert_eq!(v.verify(&es256(Some("k2"))), Err(AuthError::InvalidToken));
+        let hs = mint_hs256(&claims(future()), b"secret").unwrap();
+        assert_eq!(v.verify(&hs), Err(AuthError::InvalidToken));
+    }
+
+    #[test]
+    fn a_jwks_without_usable_keys_is_refused() {
+        assert!(matches!(
+            JwtConfig::from_jwks(r#"{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}"#, "i", "a"),
+            Err(JwksError::NoUsableKey)
+        ));
+        assert!(matches!(
+            JwtConfig::from_jwks("{", "i", "a"),
+            Err(JwksError::Json(_))
+        ));
     }
 }

@@ -10,5 +10,5 @@ mod principal;
 
 /// The error of [`mint_hs256`].
 pub use jsonwebtoken::errors::Error as TokenError;
-pub use jwt::{mint_hs256, Claims, JwtConfig, JwtVerifier};
+pub use jwt::{mint_hs256, Claims, JwksError, JwtConfig, JwtVerifier, VerifyingKey};
 pub use principal::{authenticate, AuthError, Principal, Role, UserType};

@@ -279,7 +279,10 @@ mod tests {
     fn rows_past_the_sheet_size_continue_on_a_new_sheet_with_the_header() {
         // GIVEN sheets of 2 data rows, WHEN 5 rows are written
         let f = CellFormatter::new(&Locale::iso(), chrono_tz::UTC);
-        let cols = vec![RenderColumn { header: "N".into(), kind: ColumnKind::Typed }];
+        let cols = vec![RenderColumn {
+            header: "N".into(),
+            kind: ColumnKind::Typed,
+        }];
         let mut r = XlsxRenderer::with_rows_per_sheet(&cols, f, 2).unwrap();
         for i in 0..5 {
             r.write_row(&[Value::Number(f64::from(i))]).unwrap();
@@ -291,10 +294,22 @@ mod tests {
         let cells: Vec<Vec<Data>> = wb
             .sheet_names()
             .iter()
-            .map(|n| wb.worksheet_range(n).unwrap().rows().map(|r| r[0].clone()).collect())
+            .map(|n| {
+                wb.worksheet_range(n)
+                    .unwrap()
+                    .rows()
+                    .map(|r| r[0].clone())
+                    .collect()
+            })
             .collect();
-        assert_eq!(cells[0], [Data::String("N".into()), Data::Float(0.0), Data::Float(1.0)]);
-        assert_eq!(cells[1], [Data::String("N".into()), Data::Float(2.0), Data::Float(3.0)]);
+        assert_eq!(
+            cells[0],
+            [Data::String("N".into()), Data::Float(0.0), Data::Float(1.0)]
+        );
+        assert_eq!(
+            cells[1],
+            [Data::String("N".into()), Data::Float(2.0), Data::Float(3.0)]
+        );
         assert_eq!(cells[2], [Data::String("N".into()), Data::Float(4.0)]);
         // AND every sheet has its own autofilter and frozen header
         let parts = super::test_zip::entries(&bytes);

@@ -5,7 +5,12 @@
 //! key, so no call can read or write across tenants.
 
 pub mod embedded;
+pub mod files;
 pub mod keys;
+
+pub use files::{
+    FileKey, FileMeta, FileStore, JobMessage, JobQueue, MultipartUpload, PresignedUrl, StoredFile,
+};
 
 use crate::model::{
     ConfigOption, CustomFieldDef, EntityKind, OptionKind, Record, TenantId, TenantSettings,

@@ -4,6 +4,10 @@
 //!
 //! SQLite calls block, so each runs on tokio's blocking pool.
 
+mod files;
+mod queue;
 mod sqlite;
 
+pub use files::{DownloadError, EmbeddedFiles};
+pub use queue::Received;
 pub use sqlite::EmbeddedStore;

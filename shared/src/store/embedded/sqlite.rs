@@ -18,6 +18,13 @@ CREATE TABLE IF NOT EXISTS entities (
     data TEXT NOT NULL,
     PRIMARY KEY (pk, sk)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS queue (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    body          TEXT NOT NULL,
+    visible_at    INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    enqueued_at   INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS tenant_config (
     pk   TEXT NOT NULL,
     sk   TEXT NOT NULL,
@@ -41,7 +48,7 @@ impl std::fmt::Debug for EmbeddedStore {
     }
 }
 
-fn sql_err(context: &str) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
+pub(super) fn sql_err(context: &str) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
     move |e| StoreError::backend(context, e)
 }
 
@@ -70,7 +77,7 @@ impl EmbeddedStore {
     }
 
     /// Runs `f` with the connection on the blocking pool.
-    async fn with_conn<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub(super) async fn with_conn<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,

@@ -1,0 +1,4 @@
+//! The storage contract (`exports_tests::contract`) on the embedded backend:
+//! a fresh SQLite store in a temporary directory per case.
+
+exports_tests::contract_suite!(exports_tests::backends::embedded);

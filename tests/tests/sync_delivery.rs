@@ -1,0 +1,176 @@
+//! Delivery of sync exports past Lambda's response limits: gzip inline when
+//! accepted, and `303 See Other` to a presigned URL above the inline limit.
+
+use exports_shared::model::TenantId;
+use exports_tests::*;
+use serde_json::json;
+use std::io::Read;
+use sync_export::Delivery;
+
+/// Follows a local presigned URL through the file store, as `curl -L` would
+/// through `exports-local serve`.
+async fn follow(fx: &Fixture, url: &str) -> (Vec<u8>, exports_shared::store::FileMeta) {
+    let rest = url.split_once("/files/").expect("a files URL").1;
+    let (key, query) = rest.split_once('?').expect("a query");
+    let param = |n: &str| {
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{n}=")))
+            .expect("param")
+            .to_string()
+    };
+    let expires: i64 = param("expires").parse().expect("expires");
+    let (path, meta) = fx
+        .files
+        .open_signed(
+            key,
+            expires,
+            &param("signature"),
+            chrono::Utc::now().timestamp(),
+        )
+        .await
+        .expect("a valid signed link");
+    (std::fs::read(path).expect("file"), meta)
+}
+
+fn all_contacts_body() -> serde_json::Value {
+    let mut body = body_json(&event("sync-export-contacts-csv"));
+    body["filters"] = json!([]);
+    body
+}
+
+#[tokio::test]
+async fn gzip_is_used_inline_when_the_client_accepts_it() {
+    let fx = Fixture::new().await;
+    let plain = fx
+        .call(with_json(
+            event("sync-export-contacts-csv"),
+            &all_contacts_body(),
+        ))
+        .await;
+    let req = with_header(
+        with_json(event("sync-export-contacts-csv"), &all_contacts_body()),
+        "accept-encoding",
+        "gzip, br",
+    );
+    let resp = fx.call(req).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    assert_eq!(resp.headers()["vary"], "Accept-Encoding");
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(bytes(&resp).as_slice())
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, bytes(&plain));
+    assert!(plain.headers().get("content-encoding").is_none());
+}
+
+#[tokio::test]
+async fn files_over_the_inline_limit_answer_303_to_a_presigned_url() {
+    // GIVEN an inline limit smaller than the file
+    let mut fx = Fixture::new().await;
+    fx.deps.delivery = Delivery {
+        inline_limit: 200,
+        ..Delivery::default()
+    };
+    let inline = {
+        let mut small = Fixture::new().await;
+        small.deps.delivery = Delivery::default();
+        bytes(
+            &small
+                .call(with_json(
+                    event("sync-export-contacts-csv"),
+                    &all_contacts_body(),
+                ))
+                .await,
+        )
+    };
+    // WHEN the export runs
+    let resp = fx
+        .call(with_json(
+            event("sync-export-contacts-csv"),
+            &all_contacts_body(),
+        ))
+        .await;
+    // THEN it is a 303 whose Location and JSON body name the same URL
+    assert_eq!(resp.status(), 303);
+    let location = resp.headers()["location"].to_str().unwrap().to_string();
+    let body = json_body(&resp);
+    assert_eq!(body["url"], location);
+    assert_eq!(body["rows"], 5);
+    assert!(body["expiresAt"].as_str().unwrap().ends_with('Z'));
+    assert!(body["filename"].as_str().unwrap().starts_with("contacts_"));
+    // AND following it downloads exactly the file the inline path returns,
+    // with the same headers, size and digest
+    let (file, meta) = follow(&fx, &location).await;
+    assert_eq!(file, inline);
+    assert_eq!(meta.content_type, "text/csv;charset=UTF-8");
+    assert!(meta
+        .content_disposition
+        .starts_with("attachment; filename=\"contacts_"));
+    assert_eq!(body["bytes"], file.len());
+    assert_eq!(body["sha256"].as_str().unwrap().len(), 64);
+    // AND the stored file lives under the caller's tenant
+    assert!(location.contains(&format!("/files/{TENANT_A}/sync/")));
+}
+
+#[tokio::test]
+async fn xlsx_counts_base64_inflation_against_the_limit() {
+    let mut fx = Fixture::new().await;
+    let xlsx = fx.call(event("sync-export-households-xlsx")).await;
+    let n = bytes(&xlsx).len();
+    // A limit between the raw size and its base64 size must redirect.
+    fx.deps.delivery = Delivery {
+        inline_limit: n + n / 6,
+        ..Delivery::default()
+    };
+    let resp = fx.call(event("sync-export-households-xlsx")).await;
+    assert_eq!(resp.status(), 303);
+    let (file, meta) = follow(&fx, resp.headers()["location"].to_str().unwrap()).await;
+    assert_eq!(
+        meta.content_type,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let rows = xlsx_rows(&http::Response::new(lambda_http::Body::Binary(file)));
+    assert_eq!(rows.len(), 4);
+}
+
+#[tokio::test]
+async fn an_export_at_the_default_row_limit_downloads_through_303() {
+    // GIVEN a tenant with exactly the default sync row limit of contacts
+    let fx = Fixture::new().await;
+    let tenant = "c0c0c0c0-0000-4000-8000-00000000000c";
+    exports_local::demo::configure_tenant(fx.store.as_ref(), &TenantId::new(tenant))
+        .await
+        .unwrap();
+    let counts = exports_local::generate::Counts {
+        contacts: 100_000,
+        organisations: 0,
+        households: 0,
+    };
+    exports_local::generate::write_all(fx.store.as_ref(), &TenantId::new(tenant), counts, 11, None)
+        .await
+        .unwrap();
+    let claims = exports_shared::auth::Claims {
+        tenant_uuids: vec![tenant.into()],
+        ..claims_a()
+    };
+    // WHEN all of them are exported with default delivery settings
+    let req = as_user(
+        with_json(event("sync-export-contacts-csv"), &all_contacts_body()),
+        &claims,
+        tenant,
+    );
+    let resp = fx.call(req).await;
+    // THEN the answer is a 303 and the file holds every row
+    assert_eq!(
+        resp.status(),
+        303,
+        "{}",
+        String::from_utf8_lossy(&bytes(&resp))
+    );
+    let (file, _) = follow(&fx, resp.headers()["location"].to_str().unwrap()).await;
+    let rows = csv::Reader::from_reader(file.as_slice()).records().count();
+    assert_eq!(rows, 100_000);
+    assert!(file.len() > Delivery::default().inline_limit);
+}
