@@ -8,17 +8,19 @@ EXPORTS_DATA_DIR ?= .exports
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-PY_TOOLS := cfn-lint==1.58.0 'moto[server]==5.2.5'
+PY_TOOLS := cfn-lint==1.58.0 'moto[server]==5.2.5' cargo-lambda==1.9.2
+PACKAGE_TOOLS := ziglang==0.15.1
 CARGO ?= cargo
 
 export PORT EXPORTS_DATA_DIR
 
-.PHONY: help dev test unit fmt-check lint cfn-lint validate clean venv
+.PHONY: help dev test unit fmt-check lint cfn-lint validate clean venv package
 
 help:
 	@echo "make dev       run the service locally on the embedded backend (seeds a demo tenant)"
 	@echo "make test      every test: cargo test, fmt, clippy, cfn-lint"
 	@echo "make validate  cfn-lint on template.yaml"
+	@echo "make package   cargo lambda build --release --arm64 of every function"
 
 ## Run the service locally, seeded with the demo tenant; prints a working curl.
 dev:
@@ -45,7 +47,8 @@ unit: venv
 	url="$$(cat target/moto.url)"; \
 	export AWS_ENDPOINT_URL="$$url" EXPORTS_MOTO_URL="$$url" AWS_REGION=us-east-1 \
 		AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing; \
-	$(CARGO) test --workspace --locked 2>&1 | tee target/test-output.log
+	$(CARGO) test --workspace --locked 2>&1 | tee target/test-output.log; \
+	VENV=$(VENV) infra/moto/smoke.sh
 
 .PHONY: moto-start moto-stop
 
@@ -66,6 +69,21 @@ lint:
 
 cfn-lint validate: venv
 	$(VENV)/bin/cfn-lint template.yaml
+
+## arm64 Lambda bootstraps of every function, with cargo-lambda and zig from PyPI.
+package: $(VENV)/.package-tools
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --locked \
+		$$(for f in functions/*/; do printf -- '--package %s ' "$$(basename $$f)"; done)
+	@for f in functions/*/; do \
+		b=target/lambda/$$(basename $$f)/bootstrap; \
+		test -f $$b || { echo "missing $$b"; exit 1; }; \
+		printf '%-40s %8d KiB\n' "$$b" $$(( $$(stat -c %s $$b) / 1024 )); \
+	done
+
+$(VENV)/.package-tools: $(VENV)/.installed
+	$(PIP) install --quiet --disable-pip-version-check $(PACKAGE_TOOLS)
+	touch $@
 
 clean:
 	rm -rf $(VENV) $(EXPORTS_DATA_DIR) target

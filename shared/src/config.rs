@@ -10,7 +10,10 @@
 //! | `EXPORTS_EXPORTS_TABLE` | none | the DynamoDB Exports table (export logs, bulk jobs) |
 //! | `EXPORTS_BUCKET` | none | the S3 bucket of export files |
 //! | `EXPORTS_QUEUE_URL` | none | the SQS queue of bulk jobs |
-//! | `EXPORTS_JWT_SECRET` | none (required) | HS256 secret, at least 16 bytes |
+//! | `EXPORTS_JWKS_URL` | none | JWKS of the identity provider (RS256/ES256), fetched at start |
+//! | `EXPORTS_JWKS_JSON` | none | a JWKS document given inline |
+//! | `EXPORTS_JWT_SECRET` | none | HS256 secret, at least 16 bytes, when there is no JWKS |
+//! | `EXPORTS_PUBLIC_URL` | `http://127.0.0.1:3000` | base of the embedded backend's signed file links |
 //! | `EXPORTS_JWT_ISSUER` | `exports-local` | required `iss` |
 //! | `EXPORTS_JWT_AUDIENCE` | `exports-api` | required `aud` |
 //!
@@ -20,7 +23,7 @@
 //! `AWS_ENDPOINT_URL_DYNAMODB`) to talk to moto or another local endpoint.
 
 use crate::auth::{JwtConfig, JwtVerifier};
-use crate::aws::DynamoStore;
+use crate::store::aws::DynamoStore;
 use crate::store::embedded::EmbeddedFiles;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::{
@@ -45,8 +48,16 @@ pub enum ConfigError {
         name: &'static str,
         what: &'static str,
     },
-    #[error("EXPORTS_JWT_SECRET is not set: the service needs a JWT key to verify tokens")]
+    #[error("no JWT key is configured: set EXPORTS_JWKS_URL or EXPORTS_JWKS_JSON (RS256/ES256), or EXPORTS_JWT_SECRET (HS256)")]
     MissingJwtSecret,
+    #[error("the JWKS could not be used")]
+    Jwks(#[from] crate::auth::JwksError),
+    #[error("the JWKS could not be fetched from {url}")]
+    JwksFetch {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("EXPORTS_JWT_SECRET is too short: use at least {MIN_SECRET_BYTES} bytes")]
     WeakJwtSecret,
     #[error("could not open the store")]
@@ -85,6 +96,10 @@ pub struct Settings {
     pub jwt_secret: Option<String>,
     pub jwt_issuer: String,
     pub jwt_audience: String,
+    /// `EXPORTS_JWKS_URL`: the identity provider's JWKS, fetched at start.
+    pub jwks_url: Option<String>,
+    /// `EXPORTS_JWKS_JSON`: a JWKS document given inline.
+    pub jwks_json: Option<String>,
     /// The base of the embedded backend's signed file links
     /// (`EXPORTS_PUBLIC_URL`, default `http://127.0.0.1:3000`).
     pub public_url: String,
@@ -139,16 +154,60 @@ impl Settings {
             jwt_secret: var("EXPORTS_JWT_SECRET"),
             jwt_issuer: var("EXPORTS_JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.into()),
             jwt_audience: var("EXPORTS_JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into()),
+            jwks_url: var("EXPORTS_JWKS_URL"),
+            jwks_json: var("EXPORTS_JWKS_JSON"),
             public_url: var("EXPORTS_PUBLIC_URL").unwrap_or_else(|| DEFAULT_PUBLIC_URL.into()),
         })
     }
 
-    /// The token verifier. There is no default key: a deployment without one
-    /// refuses to start.
+    /// The token verifier, fetching `EXPORTS_JWKS_URL` when it is set (once,
+    /// at cold start). Otherwise as [`Settings::jwt_verifier`].
     ///
     /// # Errors
-    /// [`ConfigError::MissingJwtSecret`] or [`ConfigError::WeakJwtSecret`].
+    /// [`ConfigError::JwksFetch`] or [`ConfigError::Jwks`] for an unusable
+    /// JWKS; as [`Settings::jwt_verifier`] without one.
+    pub async fn load_jwt_verifier(&self) -> Result<Arc<JwtVerifier>, ConfigError> {
+        let Some(url) = &self.jwks_url else {
+            return self.jwt_verifier();
+        };
+        let fetch_err = |source| ConfigError::JwksFetch {
+            url: url.clone(),
+            source,
+        };
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .map_err(fetch_err)?;
+        let jwks = client
+            .get(url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(fetch_err)?
+            .text()
+            .await
+            .map_err(fetch_err)?;
+        Ok(Arc::new(JwtVerifier::new(JwtConfig::from_jwks(
+            &jwks,
+            &self.jwt_issuer,
+            &self.jwt_audience,
+        )?)))
+    }
+
+    /// The token verifier from `EXPORTS_JWKS_JSON` or `EXPORTS_JWT_SECRET`.
+    /// There is no default key: a deployment without one refuses to start.
+    ///
+    /// # Errors
+    /// [`ConfigError::MissingJwtSecret`], [`ConfigError::WeakJwtSecret`] or
+    /// [`ConfigError::Jwks`].
     pub fn jwt_verifier(&self) -> Result<Arc<JwtVerifier>, ConfigError> {
+        if let Some(jwks) = &self.jwks_json {
+            return Ok(Arc::new(JwtVerifier::new(JwtConfig::from_jwks(
+                jwks,
+                &self.jwt_issuer,
+                &self.jwt_audience,
+            )?)));
+        }
         let secret = self
             .jwt_secret
             .as_deref()
@@ -223,13 +282,13 @@ impl Backend {
                 );
                 let mut backend = Backend::over(Arc::new(store), None);
                 backend.files = aws.bucket.as_ref().map(|bucket| {
-                    Arc::new(crate::aws::S3Files::new(
+                    Arc::new(crate::store::aws::S3Files::new(
                         aws_sdk_s3::Client::new(&sdk),
                         bucket.clone(),
                     )) as Arc<dyn FileStore>
                 });
                 backend.queue = aws.queue_url.as_ref().map(|url| {
-                    Arc::new(crate::aws::SqsQueue::new(
+                    Arc::new(crate::store::aws::SqsQueue::new(
                         aws_sdk_sqs::Client::new(&sdk),
                         url.clone(),
                     )) as Arc<dyn JobQueue>

@@ -3,10 +3,6 @@
 
 pub mod api;
 pub mod auth;
-/// The AWS adapters (DynamoDB). Their home is `store::aws`: this declaration
-/// moves there as `pub mod aws;` in `store/mod.rs`.
-#[path = "store/aws/mod.rs"]
-pub mod aws;
 pub mod config;
 pub mod filter;
 pub mod model;

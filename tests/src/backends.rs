@@ -11,7 +11,7 @@
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
-use exports_shared::aws::DynamoStore;
+use exports_shared::store::aws::DynamoStore;
 use exports_shared::store::embedded::EmbeddedStore;
 use exports_shared::store::{EntitySource, EntityWriter, TenantConfigStore};
 use std::sync::Arc;

@@ -97,7 +97,10 @@ fn secret(settings: &Settings) -> String {
 async fn open(data_dir: PathBuf) -> Result<(Settings, Backend), Box<dyn std::error::Error>> {
     let mut settings = Settings::from_env()?;
     settings.data_dir = data_dir;
-    if settings.jwt_secret.is_none() {
+    // The published development secret is for the embedded backend only.
+    if settings.jwt_secret.is_none()
+        && settings.backend == exports_shared::config::BackendKind::Embedded
+    {
         settings.jwt_secret = Some(DEV_JWT_SECRET.to_string());
     }
     let backend = Backend::connect(&settings).await?;
@@ -121,7 +124,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     match cli.command {
         Command::Serve { common, port } => {
             let (settings, backend) = open(common.data_dir.clone()).await?;
-            if std::env::var("EXPORTS_JWT_SECRET").is_err() {
+            if settings.jwt_secret.as_deref() == Some(DEV_JWT_SECRET) {
                 println!("Using the development JWT secret '{DEV_JWT_SECRET}' (set EXPORTS_JWT_SECRET to change it; local mode only).");
             }
             if !demo::is_seeded(backend.tenant_config().as_ref()).await? {
@@ -135,6 +138,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 )
                 .await?;
             }
+            let verifier = settings.load_jwt_verifier().await?;
             let token = token::mint(
                 &token_request(&settings, demo::DEMO_TENANT),
                 &secret(&settings),
@@ -147,7 +151,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 sync_export: sync_export::Deps {
                     entities: backend.entities(),
                     config: backend.tenant_config(),
-                    verifier: settings.jwt_verifier()?,
+                    verifier,
                     files: std::sync::Arc::new(files.clone()),
                     delivery: sync_export::Delivery::from_env(),
                 },

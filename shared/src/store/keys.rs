@@ -1,6 +1,7 @@
 //! The key schema of the design's data model, shared by every backend.
 
 use crate::model::{EntityKind, OptionKind, TenantId};
+use crate::store::{PageCursor, StoreError};
 
 /// `T#{tenant}#{CONTACT|ORG|HOUSEHOLD}#{shard}`
 pub fn entity_pk(tenant: &TenantId, entity: EntityKind, shard: u32) -> String {
@@ -35,6 +36,30 @@ pub fn option_prefix(kind: OptionKind) -> String {
     format!("{}#", kind.key_name())
 }
 
+/// The most shards a tenant may have; cursors naming more are refused.
+pub const MAX_SHARDS: u32 = 256;
+
+/// Encodes a paged read's position: `{shards}|{shard}|{last sort key}`.
+pub fn encode_cursor(shards: u32, shard: u32, last_sk: &str) -> PageCursor {
+    PageCursor(format!("{shards}|{shard}|{last_sk}"))
+}
+
+/// Decodes [`encode_cursor`]'s form. A cursor is client-visible, so the shard
+/// count is bounded: a forged one cannot make a read walk millions of shards.
+///
+/// # Errors
+/// [`StoreError::BadCursor`] for anything else.
+pub fn decode_cursor(cursor: &PageCursor) -> Result<(u32, u32, String), StoreError> {
+    let mut parts = cursor.0.splitn(3, '|');
+    let shards = parts.next().and_then(|s| s.parse().ok());
+    let shard = parts.next().and_then(|s| s.parse().ok());
+    let last = parts.next();
+    match (shards, shard, last) {
+        (Some(n), Some(s), Some(l)) if s < n && n <= MAX_SHARDS => Ok((n, s, l.to_string())),
+        _ => Err(StoreError::BadCursor),
+    }
+}
+
 /// The shard a record id lives in: FNV-1a of the id, modulo the shard count.
 /// Stable across processes and versions, unlike `std`'s hasher.
 pub fn shard_of(id: &str, shards: u32) -> u32 {
@@ -57,6 +82,15 @@ mod tests {
         assert_eq!(tenant_pk(&t), "T#abc");
         assert_eq!(custom_field_sk(EntityKind::Contacts, "u1"), "CF#CONTACT#u1");
         assert_eq!(option_sk(OptionKind::Stages, "client"), "STAGE#client");
+    }
+
+    #[test]
+    fn cursors_round_trip_and_forged_ones_are_refused() {
+        let c = encode_cursor(4, 2, "c-9|x");
+        assert_eq!(decode_cursor(&c).unwrap(), (4, 2, "c-9|x".to_string()));
+        for bad in ["", "4|4|x", "4294967295|0|x", "a|0|x", "4|0"] {
+            assert!(decode_cursor(&PageCursor(bad.into())).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Every call takes the tenant, and implementations put it in the partition
 //! key, so no call can read or write across tenants.
 
+pub mod aws;
 pub mod embedded;
 pub mod files;
 pub mod keys;

@@ -228,21 +228,10 @@ fn last_of_each_id(records: Vec<Record>) -> Vec<Record> {
 /// The cursor, as the embedded store writes it: `{shards}|{shard}|{last sk}`.
 /// An empty last key means "from the start of that shard".
 fn format_cursor(shards: u32, shard: u32, last: &str) -> PageCursor {
-    PageCursor(format!("{shards}|{shard}|{last}"))
+    keys::encode_cursor(shards, shard, last)
 }
 
 /// Reads a cursor of [`format_cursor`].
-fn parse_cursor(cursor: &PageCursor) -> Result<(u32, u32, String), StoreError> {
-    let mut parts = cursor.0.splitn(3, '|');
-    let shards = parts.next().and_then(|s| s.parse().ok());
-    let shard = parts.next().and_then(|s| s.parse().ok());
-    let last = parts.next();
-    match (shards, shard, last) {
-        (Some(n), Some(s), Some(l)) if s < n => Ok((n, s, l.to_string())),
-        _ => Err(StoreError::BadCursor),
-    }
-}
-
 #[async_trait]
 impl EntitySource for DynamoStore {
     /// Queries the tenant's shards in order, `limit` items at a time, resuming
@@ -256,7 +245,7 @@ impl EntitySource for DynamoStore {
         limit: usize,
     ) -> Result<Page, StoreError> {
         let (shards, mut shard, mut after) = match cursor {
-            Some(c) => parse_cursor(&c)?,
+            Some(c) => keys::decode_cursor(&c)?,
             None => (self.settings(tenant).await?.shards.max(1), 0, String::new()),
         };
         let limit = limit.max(1);
@@ -449,9 +438,12 @@ mod tests {
     fn cursors_round_trip_and_garbage_is_a_bad_cursor() {
         let c = format_cursor(4, 2, "c-10|x");
         assert_eq!(c.0, "4|2|c-10|x");
-        assert_eq!(parse_cursor(&c).expect("ours"), (4, 2, "c-10|x".into()));
         assert_eq!(
-            parse_cursor(&format_cursor(4, 3, "")).expect("ours"),
+            keys::decode_cursor(&c).expect("ours"),
+            (4, 2, "c-10|x".into())
+        );
+        assert_eq!(
+            keys::decode_cursor(&format_cursor(4, 3, "")).expect("ours"),
             (4, 3, String::new())
         );
         for bad in [
@@ -459,7 +451,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    parse_cursor(&PageCursor(bad.into())),
+                    keys::decode_cursor(&PageCursor(bad.into())),
                     Err(StoreError::BadCursor)
                 ),
                 "{bad:?}"

@@ -163,18 +163,6 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// The embedded cursor: `{shards}|{shard}|{last sk}`.
-fn parse_cursor(cursor: &PageCursor) -> Result<(u32, u32, String), StoreError> {
-    let mut parts = cursor.0.splitn(3, '|');
-    let shards = parts.next().and_then(|s| s.parse().ok());
-    let shard = parts.next().and_then(|s| s.parse().ok());
-    let last = parts.next();
-    match (shards, shard, last) {
-        (Some(n), Some(s), Some(l)) if s < n => Ok((n, s, l.to_string())),
-        _ => Err(StoreError::BadCursor),
-    }
-}
-
 #[async_trait]
 impl EntitySource for EmbeddedStore {
     async fn page(
@@ -185,7 +173,7 @@ impl EntitySource for EmbeddedStore {
         limit: usize,
     ) -> Result<Page, StoreError> {
         let (shards, mut shard, mut after) = match cursor {
-            Some(c) => parse_cursor(&c)?,
+            Some(c) => keys::decode_cursor(&c)?,
             None => (self.settings(tenant).await?.shards.max(1), 0, String::new()),
         };
         let tenant = tenant.clone();
@@ -217,7 +205,7 @@ impl EntitySource for EmbeddedStore {
                 }
                 if records.len() >= limit {
                     // Full page: resume after the last key of this shard.
-                    let next = PageCursor(format!("{shards}|{shard}|{after}"));
+                    let next = keys::encode_cursor(shards, shard, &after);
                     return Ok(Page {
                         records,
                         next: Some(next),
