@@ -283,7 +283,7 @@ impl Backend {
                 let mut backend = Backend::over(Arc::new(store), None);
                 backend.files = aws.bucket.as_ref().map(|bucket| {
                     Arc::new(crate::store::aws::S3Files::new(
-                        aws_sdk_s3::Client::new(&sdk),
+                        s3_client(&sdk),
                         bucket.clone(),
                     )) as Arc<dyn FileStore>
                 });
@@ -352,6 +352,15 @@ impl Backend {
     pub fn aws_config(&self) -> Option<&aws_config::SdkConfig> {
         self.aws.as_ref()
     }
+}
+
+/// An S3 client. With a custom endpoint (an emulator on an IP address),
+/// buckets are addressed by path, as virtual-host names cannot resolve.
+pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
 }
 
 /// JSON logs for Lambda (CloudWatch), level from `RUST_LOG` (default info).

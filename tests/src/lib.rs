@@ -26,7 +26,8 @@ pub const USER_B: &str = "b1b1b1b1-0000-4000-8000-0000000000b1";
 /// and the sync-export handler's dependencies over it.
 pub struct Fixture {
     pub store: Arc<dyn backends::Store>,
-    pub files: exports_shared::store::embedded::EmbeddedFiles,
+    /// The embedded file store, when files are local; `None` on S3.
+    pub files: Option<exports_shared::store::embedded::EmbeddedFiles>,
     pub deps: sync_export::Deps,
     _dir: tempfile::TempDir,
 }
@@ -39,13 +40,65 @@ impl Fixture {
         Fixture::over(store, dir).await
     }
 
-    /// The same fixture over DynamoDB: fresh tables in moto (see
-    /// [`backends::aws`]). Files stay in a temporary directory. `None` when
-    /// the AWS tests are skipped with `EXPORTS_SKIP_AWS=1`.
+    /// The same fixture over DynamoDB and S3: fresh tables and a fresh
+    /// bucket in moto (see [`backends::aws`]). `None` when the AWS tests are
+    /// skipped with `EXPORTS_SKIP_AWS=1`.
     pub async fn aws() -> Option<Fixture> {
         let aws = backends::aws().await?;
+        let url = backends::moto_url()?;
+        let s3 = exports_shared::config::s3_client(&backends::moto_sdk_config(&url).await);
+        let bucket = format!("fixture-{}", uuid::Uuid::new_v4().simple());
+        s3.create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("create bucket");
         let dir = tempfile::tempdir().expect("temp dir");
-        Some(Fixture::over(aws.store, dir).await)
+        let mut fx = Fixture::over(aws.store, dir).await;
+        fx.deps.files = Arc::new(exports_shared::store::aws::S3Files::new(s3, bucket));
+        fx.files = None;
+        Some(fx)
+    }
+
+    /// Downloads a presigned URL as a client following a 303 would: through
+    /// the local file store's signed-link check, or by HTTP GET from S3.
+    /// Returns the body and its `Content-Type`.
+    pub async fn download(&self, url: &str) -> (Vec<u8>, String) {
+        match &self.files {
+            Some(files) => {
+                let rest = url.split_once("/files/").expect("a files URL").1;
+                let (key, query) = rest.split_once('?').expect("a query");
+                let param = |n: &str| {
+                    query
+                        .split('&')
+                        .find_map(|kv| kv.strip_prefix(&format!("{n}=")))
+                        .expect("param")
+                        .to_string()
+                };
+                let expires: i64 = param("expires").parse().expect("expires");
+                let (path, meta) = files
+                    .open_signed(
+                        key,
+                        expires,
+                        &param("signature"),
+                        chrono::Utc::now().timestamp(),
+                    )
+                    .await
+                    .expect("a valid signed link");
+                (std::fs::read(path).expect("file"), meta.content_type)
+            }
+            None => {
+                let resp = reqwest::get(url).await.expect("GET presigned URL");
+                assert!(resp.status().is_success(), "{}", resp.status());
+                let ct = resp
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                (resp.bytes().await.expect("body").to_vec(), ct)
+            }
+        }
     }
 
     /// Seeds `store` and builds the handler's dependencies over it.
@@ -68,7 +121,7 @@ impl Fixture {
         };
         Fixture {
             store,
-            files,
+            files: Some(files),
             deps,
             _dir: dir,
         }
