@@ -118,6 +118,7 @@ impl Fixture {
             verifier,
             files: Arc::new(files.clone()),
             delivery: sync_export::Delivery::default(),
+            max_sync_rows: None,
         };
         Fixture {
             store,

@@ -309,3 +309,24 @@ async fn hostile_json_never_causes_a_5xx() {
         assert!(s == 200 || (400..500).contains(&s), "{body} gave {s}");
     }
 }
+
+#[tokio::test]
+async fn the_deployment_cap_bounds_every_tenants_row_limit() {
+    // GIVEN tenant A's default limit (100,000) and a deployment cap of 3
+    let mut fx = Fixture::new().await;
+    fx.deps.max_sync_rows = Some(3);
+    let mut body = body_json(&event("sync-export-contacts-csv"));
+    body["filters"] = json!([]);
+    // WHEN 5 rows match, THEN the cap applies
+    let resp = fx
+        .call(with_json(event("sync-export-contacts-csv"), &body))
+        .await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(json_body(&resp)["errorCode"], "BE0311");
+    // AND a cap above the match count changes nothing
+    fx.deps.max_sync_rows = Some(5);
+    let resp = fx
+        .call(with_json(event("sync-export-contacts-csv"), &body))
+        .await;
+    assert_eq!(resp.status(), 200);
+}

@@ -11,7 +11,7 @@ use exports_shared::api::http_util::{is_json, normalised_path, MAX_BODY_BYTES};
 use exports_shared::api::tabular::{parse_request, ApiError, ErrorCode};
 use exports_shared::auth::{authenticate, JwtVerifier};
 use exports_shared::model::EntityKind;
-use exports_shared::service::tabular::{export, ExportError};
+use exports_shared::service::tabular::{export_capped, ExportError};
 use exports_shared::store::{EntitySource, FileStore, TenantConfigStore};
 use lambda_http::{Body, Request, Response};
 use std::sync::Arc;
@@ -26,6 +26,16 @@ pub struct Deps {
     /// Where files too large to return inline are stored.
     pub files: Arc<dyn FileStore>,
     pub delivery: Delivery,
+    /// The deployment's cap on every tenant's sync row limit
+    /// (`EXPORTS_MAX_SYNC_ROWS`); `None` leaves the tenants' limits as they are.
+    pub max_sync_rows: Option<u64>,
+}
+
+/// Reads `EXPORTS_MAX_SYNC_ROWS` (unset or unparsable: no cap).
+pub fn max_sync_rows_from_env() -> Option<u64> {
+    std::env::var("EXPORTS_MAX_SYNC_ROWS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// The path prefix this function serves.
@@ -86,13 +96,14 @@ async fn handle_inner(
         );
     }
     let request = parse_request(body)?;
-    let file = export(
+    let file = export_capped(
         deps.entities.as_ref(),
         deps.config.as_ref(),
         &principal.tenant,
         entity,
         &request,
         now,
+        deps.max_sync_rows,
     )
     .await?;
 

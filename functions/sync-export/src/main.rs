@@ -14,6 +14,7 @@ async fn setup() -> Result<sync_export::Deps, ConfigError> {
         verifier: settings.load_jwt_verifier().await?,
         files: backend.files()?,
         delivery: sync_export::Delivery::from_env(),
+        max_sync_rows: sync_export::max_sync_rows_from_env(),
     })
 }
 

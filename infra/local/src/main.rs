@@ -154,6 +154,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     verifier,
                     files: std::sync::Arc::new(files.clone()),
                     delivery: sync_export::Delivery::from_env(),
+                    max_sync_rows: sync_export::max_sync_rows_from_env(),
                 },
                 files,
             };

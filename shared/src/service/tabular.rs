@@ -92,6 +92,23 @@ pub async fn export(
     req: &TabularExportRequest,
     now: DateTime<Utc>,
 ) -> Result<RenderedExport, ExportError> {
+    export_capped(entities, config, tenant, entity, req, now, None).await
+}
+
+/// [`export`], with the deployment's cap on every tenant's row limit
+/// (`EXPORTS_MAX_SYNC_ROWS`): the limit is the smaller of the two.
+///
+/// # Errors
+/// As [`export`].
+pub async fn export_capped(
+    entities: &dyn EntitySource,
+    config: &dyn TenantConfigStore,
+    tenant: &TenantId,
+    entity: EntityKind,
+    req: &TabularExportRequest,
+    now: DateTime<Utc>,
+    max_rows: Option<u64>,
+) -> Result<RenderedExport, ExportError> {
     let columns = req
         .view_state
         .as_ref()
@@ -102,7 +119,10 @@ pub async fn export(
                 "viewState.columns: must contain at least one column".into(),
             ])
         })?;
-    let view = load_tenant(config, tenant, entity).await?;
+    let mut view = load_tenant(config, tenant, entity).await?;
+    if let Some(cap) = max_rows {
+        view.row_limit = view.row_limit.min(cap);
+    }
 
     let locale_tag = req.locale.as_deref().or(view.default_locale.as_deref());
     let locale = Locale::parse(locale_tag).map_err(|e| {
