@@ -66,23 +66,8 @@ impl Fixture {
     pub async fn download(&self, url: &str) -> (Vec<u8>, String) {
         match &self.files {
             Some(files) => {
-                let rest = url.split_once("/files/").expect("a files URL").1;
-                let (key, query) = rest.split_once('?').expect("a query");
-                let param = |n: &str| {
-                    query
-                        .split('&')
-                        .find_map(|kv| kv.strip_prefix(&format!("{n}=")))
-                        .expect("param")
-                        .to_string()
-                };
-                let expires: i64 = param("expires").parse().expect("expires");
                 let (path, meta) = files
-                    .open_signed(
-                        key,
-                        expires,
-                        &param("signature"),
-                        chrono::Utc::now().timestamp(),
-                    )
+                    .open_link(url, chrono::Utc::now().timestamp())
                     .await
                     .expect("a valid signed link");
                 (std::fs::read(path).expect("file"), meta.content_type)

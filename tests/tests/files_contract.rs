@@ -30,21 +30,8 @@ impl Files {
     async fn fetch(&self, url: &str) -> Option<Vec<u8>> {
         match self {
             Files::Embedded(f, _) => {
-                let rest = url.split_once("/files/")?.1;
-                let (key, query) = rest.split_once('?')?;
-                let param = |n: &str| {
-                    query
-                        .split('&')
-                        .find_map(|kv| kv.strip_prefix(&format!("{n}=")))
-                };
-                let expires = param("expires")?.parse().ok()?;
                 let (path, _) = f
-                    .open_signed(
-                        key,
-                        expires,
-                        param("signature")?,
-                        chrono::Utc::now().timestamp(),
-                    )
+                    .open_link(url, chrono::Utc::now().timestamp())
                     .await
                     .ok()?;
                 std::fs::read(path).ok()

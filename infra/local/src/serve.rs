@@ -27,8 +27,12 @@ pub const FILES_PREFIX: &str = "/files/";
 /// Routes a request to the function that owns its path.
 pub async fn route(app: &App, req: Request) -> Response<Body> {
     let path = req.uri().path().to_string();
-    if let Some(key) = path.strip_prefix(FILES_PREFIX) {
-        return download(&app.files, key, req.uri().query().unwrap_or("")).await;
+    if path.starts_with(FILES_PREFIX) {
+        let link = req
+            .uri()
+            .path_and_query()
+            .map_or(path.as_str(), |pq| pq.as_str());
+        return download(&app.files, link).await;
     }
     if path.starts_with(sync_export::PREFIX) || path == sync_export::PREFIX.trim_end_matches('/') {
         return match sync_export::handle(&app.sync_export, req).await {
@@ -40,20 +44,9 @@ pub async fn route(app: &App, req: Request) -> Response<Body> {
 }
 
 /// Answers a signed link: the file with its stored headers, or 403/404/410.
-async fn download(files: &EmbeddedFiles, key: &str, query: &str) -> Response<Body> {
-    let param = |name: &str| {
-        query
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-    };
-    let expires = param("expires")
-        .and_then(|e| e.parse::<i64>().ok())
-        .unwrap_or(0);
-    let signature = param("signature").unwrap_or_default();
+async fn download(files: &EmbeddedFiles, path_and_query: &str) -> Response<Body> {
     let outcome = files
-        .open_signed(key, expires, &signature, chrono::Utc::now().timestamp())
+        .open_link(path_and_query, chrono::Utc::now().timestamp())
         .await;
     let (status, body, meta) = match outcome {
         Ok((path, meta)) => match tokio::fs::read(&path).await {

@@ -128,6 +128,36 @@ impl EmbeddedFiles {
         Ok((path, meta))
     }
 
+    /// Checks a link as [`FileStore::presign_get`] writes it: a full URL or
+    /// just its path and query, `.../files/{key}?expires=E&signature=S`.
+    ///
+    /// # Errors
+    /// As [`EmbeddedFiles::open_signed`]; a link that does not parse is a
+    /// [`DownloadError::BadSignature`].
+    pub async fn open_link(
+        &self,
+        link: &str,
+        now: i64,
+    ) -> Result<(PathBuf, FileMeta), DownloadError> {
+        let rest = link
+            .split_once("/files/")
+            .ok_or(DownloadError::BadSignature)?
+            .1;
+        let (key, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let param = |name: &str| {
+            query
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v)
+        };
+        let expires = param("expires")
+            .and_then(|e| e.parse::<i64>().ok())
+            .ok_or(DownloadError::BadSignature)?;
+        let signature = param("signature").ok_or(DownloadError::BadSignature)?;
+        self.open_signed(key, expires, signature, now).await
+    }
+
     async fn publish(&self, tmp: &Path, key: &FileKey, meta: &FileMeta) -> Result<(), StoreError> {
         let path = self.content_path(key);
         let meta_path = self.meta_path(key);
@@ -359,17 +389,8 @@ mod tests {
             .await
             .unwrap();
         let two = EmbeddedFiles::open(dir.path(), "http://x").unwrap();
-        let q = url.url.split_once('?').unwrap().1;
-        let expires: i64 = q
-            .split('&')
-            .next()
-            .unwrap()
-            .trim_start_matches("expires=")
-            .parse()
-            .unwrap();
-        let sig = q.split("signature=").nth(1).unwrap();
         assert!(two
-            .open_signed(key.as_str(), expires, sig, chrono::Utc::now().timestamp())
+            .open_link(&url.url, chrono::Utc::now().timestamp())
             .await
             .is_ok());
     }
