@@ -27,7 +27,7 @@ use crate::store::aws::DynamoStore;
 use crate::store::embedded::EmbeddedFiles;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::{
-    EntitySource, EntityWriter, FileStore, JobQueue, StoreError, TenantConfigStore,
+    EntitySource, EntityWriter, ExportLogStore, FileStore, JobQueue, StoreError, TenantConfigStore,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -233,6 +233,8 @@ pub struct Backend {
     files: Option<Arc<dyn FileStore>>,
     /// `None` when the AWS backend has no `EXPORTS_QUEUE_URL`.
     queue: Option<Arc<dyn JobQueue>>,
+    /// `None` when the AWS backend has no `EXPORTS_EXPORTS_TABLE`.
+    export_logs: Option<Arc<dyn ExportLogStore>>,
     /// The SDK configuration, loaded once, for every AWS client (AWS only).
     aws: Option<aws_config::SdkConfig>,
 }
@@ -268,7 +270,8 @@ impl Backend {
                 let store = Arc::new(store);
                 let mut backend = Backend::over(store.clone(), None);
                 backend.files = Some(Arc::new(files));
-                backend.queue = Some(store);
+                backend.queue = Some(store.clone());
+                backend.export_logs = Some(store);
                 Ok(backend)
             }
             BackendKind::Aws(aws) => {
@@ -293,6 +296,12 @@ impl Backend {
                         url.clone(),
                     )) as Arc<dyn JobQueue>
                 });
+                backend.export_logs = aws.exports_table.as_ref().map(|table| {
+                    Arc::new(crate::store::aws::DynamoExportLogs::new(
+                        aws_sdk_dynamodb::Client::new(&sdk),
+                        table.clone(),
+                    )) as Arc<dyn ExportLogStore>
+                });
                 backend.aws = Some(sdk);
                 Ok(backend)
             }
@@ -309,6 +318,7 @@ impl Backend {
             tenant_config: store,
             files: None,
             queue: None,
+            export_logs: None,
             aws,
         }
     }
@@ -333,6 +343,19 @@ impl Backend {
             name: "EXPORTS_QUEUE_URL",
             what: "the SQS queue of bulk jobs",
         })
+    }
+
+    /// The export logs: a SQLite table (embedded) or the Exports table.
+    ///
+    /// # Errors
+    /// [`ConfigError::MissingVariable`] when the AWS backend has no Exports table.
+    pub fn export_logs(&self) -> Result<Arc<dyn ExportLogStore>, ConfigError> {
+        self.export_logs
+            .clone()
+            .ok_or(ConfigError::MissingVariable {
+                name: "EXPORTS_EXPORTS_TABLE",
+                what: "the DynamoDB Exports table (export logs)",
+            })
     }
 
     pub fn entities(&self) -> Arc<dyn EntitySource> {

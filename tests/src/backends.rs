@@ -11,9 +11,9 @@
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
-use exports_shared::store::aws::DynamoStore;
+use exports_shared::store::aws::{DynamoExportLogs, DynamoStore};
 use exports_shared::store::embedded::EmbeddedStore;
-use exports_shared::store::{EntitySource, EntityWriter, TenantConfigStore};
+use exports_shared::store::{EntitySource, EntityWriter, ExportLogStore, TenantConfigStore};
 use std::sync::Arc;
 
 /// moto's endpoint URL, written by `infra/moto/start.sh` and exported by `make unit`.
@@ -151,4 +151,43 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
         .send()
         .await
         .unwrap_or_else(|e| panic!("create table {name} in moto: {e:?}"));
+}
+
+/// An export-log store under test and whatever must live as long as it.
+pub struct TestLogs {
+    pub logs: Arc<dyn ExportLogStore>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestLogs {
+    /// The store.
+    pub fn get(&self) -> &dyn ExportLogStore {
+        self.logs.as_ref()
+    }
+}
+
+/// Export logs in a fresh embedded store. Always `Some`.
+pub async fn embedded_logs() -> Option<TestLogs> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = EmbeddedStore::open(dir.path()).expect("open the embedded store");
+    Some(TestLogs {
+        logs: Arc::new(store),
+        _dir: Some(dir),
+    })
+}
+
+/// Export logs in a fresh, uniquely named Exports table in moto. `None` when
+/// `EXPORTS_SKIP_AWS=1`.
+///
+/// # Panics
+/// As [`aws`].
+pub async fn aws_logs() -> Option<TestLogs> {
+    let url = moto_url()?;
+    let client = moto_client(&url).await;
+    let table = format!("test-{}-exports", uuid::Uuid::new_v4().simple());
+    create_table(&client, &table).await;
+    Some(TestLogs {
+        logs: Arc::new(DynamoExportLogs::new(client, table)),
+        _dir: None,
+    })
 }

@@ -15,6 +15,8 @@ use std::sync::Arc;
 
 pub mod backends;
 pub mod contract;
+pub mod export_log_contract;
+pub mod export_logs_cases;
 pub mod sync_export_cases;
 
 /// Tenant A is the demo tenant, so the committed events work as they are.
@@ -357,4 +359,86 @@ pub fn xlsx_rows(resp: &Response<Body>) -> Vec<Vec<calamine::Data>> {
     let first = wb.sheet_names()[0].clone();
     let range = wb.worksheet_range(&first).expect("sheet");
     range.rows().map(|r| r.to_vec()).collect()
+}
+
+/// The id of the log the `events/export-logs-{get,download-*}.json` events name.
+pub const EVENT_LOG_ID: &str = "d7905e44-37ff-4f78-9f99-21f26baf3c5f";
+
+/// [`Fixture`] plus an export-log store and the export-logs handler over both.
+pub struct LogsFixture {
+    pub base: Fixture,
+    pub logs: Arc<dyn exports_shared::store::ExportLogStore>,
+    pub deps: export_logs::Deps,
+    _logs_backend: Option<backends::TestLogs>,
+}
+
+impl LogsFixture {
+    /// Over a fresh embedded store (logs in the same SQLite database).
+    pub async fn new() -> LogsFixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(EmbeddedStore::open(dir.path()).expect("open store"));
+        let logs: Arc<dyn exports_shared::store::ExportLogStore> = store.clone();
+        let base = Fixture::over(store, dir).await;
+        LogsFixture::with(base, logs, None)
+    }
+
+    /// Over DynamoDB in moto: fresh Entities, TenantConfig and Exports
+    /// tables. `None` when the AWS tests are skipped.
+    pub async fn aws() -> Option<LogsFixture> {
+        let logs_backend = backends::aws_logs().await?;
+        let base = Fixture::aws().await?;
+        let logs = logs_backend.logs.clone();
+        Some(LogsFixture::with(base, logs, Some(logs_backend)))
+    }
+
+    fn with(
+        base: Fixture,
+        logs: Arc<dyn exports_shared::store::ExportLogStore>,
+        logs_backend: Option<backends::TestLogs>,
+    ) -> LogsFixture {
+        let deps = export_logs::Deps {
+            entities: base.deps.entities.clone(),
+            config: base.deps.config.clone(),
+            logs: logs.clone(),
+            verifier: base.deps.verifier.clone(),
+            files: base.deps.files.clone(),
+            delivery: base.deps.delivery,
+            max_sync_rows: base.deps.max_sync_rows,
+        };
+        LogsFixture {
+            base,
+            logs,
+            deps,
+            _logs_backend: logs_backend,
+        }
+    }
+
+    /// Calls the export-logs handler.
+    pub async fn call(&self, req: Request) -> Response<Body> {
+        match export_logs::handle(&self.deps, req).await {
+            Ok(r) => r,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Stores a log of `user` in `tenant` with `filter` as its `params.filter`,
+    /// created (and last exported) on 2022-01-12T17:18:07Z.
+    pub async fn seed_log(&self, tenant: &str, id: &str, user: &str, filter: Value) {
+        let at = chrono::DateTime::parse_from_rfc3339("2022-01-12T17:18:07Z")
+            .expect("time")
+            .with_timezone(&chrono::Utc);
+        let log = exports_shared::store::ExportLog {
+            id: id.into(),
+            user_id: user.into(),
+            params: json!({ "filter": filter }),
+            created_at: at,
+            updated_at: at,
+            export_at: at,
+            updated_in_db_at: at,
+        };
+        self.logs
+            .put_log(&TenantId::new(tenant), &log)
+            .await
+            .expect("seed log");
+    }
 }

@@ -10,6 +10,10 @@ use exports_tests::backends::{
 
 exports_tests::contract_suite!(exports_tests::backends::aws);
 
+mod export_logs {
+    exports_tests::export_log_contract_suite!(exports_tests::backends::aws_logs);
+}
+
 /// `infra/moto/create-resources.py` made the tables the SAM template
 /// describes: on-demand, `pk` (hash) and `sk` (range) strings.
 #[tokio::test]

@@ -2,3 +2,6 @@
 //! a fresh SQLite store in a temporary directory per case.
 
 exports_tests::contract_suite!(exports_tests::backends::embedded);
+mod export_logs {
+    exports_tests::export_log_contract_suite!(exports_tests::backends::embedded_logs);
+}

@@ -11,7 +11,7 @@ use exports_shared::api::http_util::{is_json, normalised_path, MAX_BODY_BYTES};
 use exports_shared::api::tabular::{parse_request, ApiError, ErrorCode};
 use exports_shared::auth::{authenticate, JwtVerifier};
 use exports_shared::model::EntityKind;
-use exports_shared::service::tabular::{export_capped, ExportError};
+use exports_shared::service::tabular::{export_with, ExportError, ExportOptions};
 use exports_shared::store::{EntitySource, FileStore, TenantConfigStore};
 use lambda_http::{Body, Request, Response};
 use std::sync::Arc;
@@ -96,14 +96,17 @@ async fn handle_inner(
         );
     }
     let request = parse_request(body)?;
-    let file = export_capped(
+    let file = export_with(
         deps.entities.as_ref(),
         deps.config.as_ref(),
         &principal.tenant,
         entity,
         &request,
         now,
-        deps.max_sync_rows,
+        ExportOptions {
+            max_rows: deps.max_sync_rows,
+            allow_empty: false,
+        },
     )
     .await?;
 

@@ -147,15 +147,26 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 &common.data_dir,
                 format!("http://127.0.0.1:{port}"),
             )?;
+            let sync_export = sync_export::Deps {
+                entities: backend.entities(),
+                config: backend.tenant_config(),
+                verifier,
+                files: std::sync::Arc::new(files.clone()),
+                delivery: sync_export::Delivery::from_env(),
+                max_sync_rows: sync_export::max_sync_rows_from_env(),
+            };
+            let export_logs = export_logs::Deps {
+                entities: sync_export.entities.clone(),
+                config: sync_export.config.clone(),
+                logs: backend.export_logs()?,
+                verifier: sync_export.verifier.clone(),
+                files: sync_export.files.clone(),
+                delivery: sync_export.delivery,
+                max_sync_rows: sync_export.max_sync_rows,
+            };
             let app = serve::App {
-                sync_export: sync_export::Deps {
-                    entities: backend.entities(),
-                    config: backend.tenant_config(),
-                    verifier,
-                    files: std::sync::Arc::new(files.clone()),
-                    delivery: sync_export::Delivery::from_env(),
-                    max_sync_rows: sync_export::max_sync_rows_from_env(),
-                },
+                sync_export,
+                export_logs,
                 files,
             };
             print_banner(port, &token);

@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 #[derive(Clone)]
 pub struct App {
     pub sync_export: sync_export::Deps,
+    pub export_logs: export_logs::Deps,
     pub files: EmbeddedFiles,
 }
 
@@ -36,6 +37,12 @@ pub async fn route(app: &App, req: Request) -> Response<Body> {
     }
     if path.starts_with(sync_export::PREFIX) || path == sync_export::PREFIX.trim_end_matches('/') {
         return match sync_export::handle(&app.sync_export, req).await {
+            Ok(r) => r,
+            Err(never) => match never {},
+        };
+    }
+    if path == export_logs::PREFIX || path.starts_with(&format!("{}/", export_logs::PREFIX)) {
+        return match export_logs::handle(&app.export_logs, req).await {
             Ok(r) => r,
             Err(never) => match never {},
         };

@@ -1,4 +1,5 @@
 //! Export services: the logic behind the handlers, over the store traits.
 
+pub mod export_logs;
 pub mod plan;
 pub mod tabular;

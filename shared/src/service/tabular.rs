@@ -92,22 +92,32 @@ pub async fn export(
     req: &TabularExportRequest,
     now: DateTime<Utc>,
 ) -> Result<RenderedExport, ExportError> {
-    export_capped(entities, config, tenant, entity, req, now, None).await
+    export_with(entities, config, tenant, entity, req, now, ExportOptions::default()).await
 }
 
-/// [`export`], with the deployment's cap on every tenant's row limit
-/// (`EXPORTS_MAX_SYNC_ROWS`): the limit is the smaller of the two.
+/// How one caller of the pipeline differs from the tabular API's defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExportOptions {
+    /// The deployment's cap on every tenant's row limit
+    /// (`EXPORTS_MAX_SYNC_ROWS`): the limit is the smaller of the two.
+    pub max_rows: Option<u64>,
+    /// Whether a filter selecting no rows gives a header-only file (`true`)
+    /// or [`ErrorCode::NoRows`] (`false`, the tabular API's rule).
+    pub allow_empty: bool,
+}
+
+/// [`export`], with [`ExportOptions`].
 ///
 /// # Errors
 /// As [`export`].
-pub async fn export_capped(
+pub async fn export_with(
     entities: &dyn EntitySource,
     config: &dyn TenantConfigStore,
     tenant: &TenantId,
     entity: EntityKind,
     req: &TabularExportRequest,
     now: DateTime<Utc>,
-    max_rows: Option<u64>,
+    opts: ExportOptions,
 ) -> Result<RenderedExport, ExportError> {
     let columns = req
         .view_state
@@ -120,7 +130,7 @@ pub async fn export_capped(
             ])
         })?;
     let mut view = load_tenant(config, tenant, entity).await?;
-    if let Some(cap) = max_rows {
+    if let Some(cap) = opts.max_rows {
         view.row_limit = view.row_limit.min(cap);
     }
 
@@ -163,7 +173,7 @@ pub async fn export_capped(
             None => break,
         }
     }
-    if rows.is_empty() {
+    if rows.is_empty() && !opts.allow_empty {
         return Err(ApiError::new(ErrorCode::NoRows, "No rows to export")
             .with_details(vec!["the filters select no rows".into()])
             .into());

@@ -13,6 +13,11 @@ pub fn tenant_pk(tenant: &TenantId) -> String {
     format!("T#{}", tenant.as_str())
 }
 
+/// `LOG#{id}`: an export log in the Exports table.
+pub fn export_log_sk(id: &str) -> String {
+    format!("LOG#{id}")
+}
+
 /// `SETTINGS`
 pub const SETTINGS_SK: &str = "SETTINGS";
 
@@ -82,6 +87,7 @@ mod tests {
         assert_eq!(tenant_pk(&t), "T#abc");
         assert_eq!(custom_field_sk(EntityKind::Contacts, "u1"), "CF#CONTACT#u1");
         assert_eq!(option_sk(OptionKind::Stages, "client"), "STAGE#client");
+        assert_eq!(export_log_sk("l1"), "LOG#l1");
     }
 
     #[test]

@@ -17,6 +17,8 @@ use crate::model::{
     ConfigOption, CustomFieldDef, EntityKind, OptionKind, Record, TenantId, TenantSettings,
 };
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 /// Errors of the storage layer. Never shown to clients as they are.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +33,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("invalid page cursor")]
     BadCursor,
+    #[error("an item with key {0} already exists")]
+    AlreadyExists(String),
 }
 
 impl StoreError {
@@ -118,4 +122,42 @@ pub trait TenantConfigStore: Send + Sync {
         kind: OptionKind,
         option: &ConfigOption,
     ) -> Result<(), StoreError>;
+}
+
+/// A stored export log (`POST /api/v2/contacts/exports`): who asked for
+/// which contacts, and when the file was last produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportLog {
+    pub id: String,
+    /// The user who created the log (`relationships.user`).
+    pub user_id: String,
+    /// `params` exactly as the client sent it (`filter` as a string or an object).
+    pub params: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// When the file was last produced; the creation time until then.
+    pub export_at: DateTime<Utc>,
+    /// The client's own last-update time, stored and returned as given.
+    pub updated_in_db_at: DateTime<Utc>,
+}
+
+/// Export logs, per tenant: `T#{tenant}` / `LOG#{id}` in both backends.
+#[async_trait]
+pub trait ExportLogStore: Send + Sync {
+    /// Stores a new log.
+    ///
+    /// # Errors
+    /// [`StoreError::AlreadyExists`] when the tenant already has a log with that id.
+    async fn put_log(&self, tenant: &TenantId, log: &ExportLog) -> Result<(), StoreError>;
+    /// The tenant's log `id`, `None` when absent (or another tenant's).
+    async fn get_log(&self, tenant: &TenantId, id: &str) -> Result<Option<ExportLog>, StoreError>;
+    /// Records that the file was produced at `at` (`export_at` and
+    /// `updated_at`), returning the updated log, `None` when absent.
+    async fn mark_exported(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ExportLog>, StoreError>;
 }

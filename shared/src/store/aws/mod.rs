@@ -7,6 +7,7 @@
 //! | table | `pk` (S) | `sk` (S) | `data` (S) |
 //! |---|---|---|---|
 //! | Entities | `T#{tenant}#CONTACT#{shard}` (ORG, HOUSEHOLD) | `{id}` | the record's JSON object |
+//! | Exports | `T#{tenant}` | `LOG#{id}` | the export log's JSON |
 //! | TenantConfig | `T#{tenant}` | `SETTINGS`, `CF#{entity}#{uuid}`, `STAGE#{code}`, ... | the value's JSON |
 //!
 //! `data` is a JSON **string**, not a DynamoDB map. It is the same text the
@@ -23,10 +24,12 @@
 //! itself is [`DynamoStore`].
 
 mod dynamodb;
+mod export_logs;
 pub mod item;
 mod s3;
 mod sqs;
 
 pub use dynamodb::{DynamoStore, UnprocessedItems};
+pub use export_logs::DynamoExportLogs;
 pub use s3::S3Files;
 pub use sqs::SqsQueue;

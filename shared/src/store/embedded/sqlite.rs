@@ -4,7 +4,10 @@ use crate::model::{
     ConfigOption, CustomFieldDef, EntityKind, OptionKind, Record, TenantId, TenantSettings,
 };
 use crate::store::keys;
-use crate::store::{EntitySource, EntityWriter, Page, PageCursor, StoreError, TenantConfigStore};
+use crate::store::{
+    EntitySource, EntityWriter, ExportLog, ExportLogStore, Page, PageCursor, StoreError,
+    TenantConfigStore,
+};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::de::DeserializeOwned;
@@ -25,6 +28,12 @@ CREATE TABLE IF NOT EXISTS queue (
     receive_count INTEGER NOT NULL DEFAULT 0,
     enqueued_at   INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS export_logs (
+    pk   TEXT NOT NULL,
+    sk   TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tenant_config (
     pk   TEXT NOT NULL,
     sk   TEXT NOT NULL,
@@ -333,6 +342,73 @@ impl TenantConfigStore for EmbeddedStore {
             keys::option_sk(kind, &option.code),
             to_json(option)?,
         )
+        .await
+    }
+}
+
+fn read_log(c: &Connection, pk: &str, sk: &str) -> Result<Option<ExportLog>, StoreError> {
+    let data: Option<String> = c
+        .query_row(
+            "SELECT data FROM export_logs WHERE pk = ?1 AND sk = ?2",
+            params![pk, sk],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql_err("read export log"))?;
+    data.map(|d| serde_json::from_str(&d).map_err(|e| StoreError::Corrupt(format!("{sk}: {e}"))))
+        .transpose()
+}
+
+#[async_trait]
+impl ExportLogStore for EmbeddedStore {
+    async fn put_log(&self, tenant: &TenantId, log: &ExportLog) -> Result<(), StoreError> {
+        let pk = keys::tenant_pk(tenant);
+        let sk = keys::export_log_sk(&log.id);
+        let data = to_json(log)?;
+        self.with_conn(move |c| {
+            let inserted = c
+                .execute(
+                    "INSERT INTO export_logs (pk, sk, data) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (pk, sk) DO NOTHING",
+                    params![pk, sk, data],
+                )
+                .map_err(sql_err("write export log"))?;
+            if inserted == 0 {
+                return Err(StoreError::AlreadyExists(sk));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_log(&self, tenant: &TenantId, id: &str) -> Result<Option<ExportLog>, StoreError> {
+        let pk = keys::tenant_pk(tenant);
+        let sk = keys::export_log_sk(id);
+        self.with_conn(move |c| read_log(c, &pk, &sk)).await
+    }
+
+    async fn mark_exported(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<ExportLog>, StoreError> {
+        let pk = keys::tenant_pk(tenant);
+        let sk = keys::export_log_sk(id);
+        self.with_conn(move |c| {
+            // The connection is held for the whole read-modify-write.
+            let Some(mut log) = read_log(c, &pk, &sk)? else {
+                return Ok(None);
+            };
+            log.export_at = at;
+            log.updated_at = at;
+            c.execute(
+                "UPDATE export_logs SET data = ?3 WHERE pk = ?1 AND sk = ?2",
+                params![pk, sk, to_json(&log)?],
+            )
+            .map_err(sql_err("update export log"))?;
+            Ok(Some(log))
+        })
         .await
     }
 }
