@@ -4,8 +4,8 @@
 
 use exports_tests::export_logs_cases::{self as cases, assert_error, create, get, header};
 use exports_tests::{
-    as_user, claims_a, claims_b, event, with_body, with_header, without_header, LogsFixture,
-    EVENT_LOG_ID, TENANT_A,
+    as_user, claims_b, event, with_body, with_header, without_header, LogsFixture, EVENT_LOG_ID,
+    TENANT_A,
 };
 use serde_json::json;
 
@@ -154,7 +154,6 @@ async fn auth_errors_use_the_json_api_shape() {
         .await
         .expect("get")
         .is_none());
-    let _ = claims_a();
 }
 
 #[tokio::test]
@@ -175,7 +174,7 @@ async fn unknown_paths_ids_and_methods() {
     // WHEN the collection is read with GET, THEN 405 naming POST
     let resp = fx.call(get("/api/v2/contacts/exports")).await;
     assert_error(&resp, 405, "method_not_allowed");
-    assert_eq!(header(&resp, "allow"), "GET, POST");
+    assert_eq!(header(&resp, "allow"), "POST");
     // WHEN a log is posted to, THEN 405
     let req = event("export-logs-create");
     let (mut parts, body) = req.into_parts();
@@ -184,4 +183,5 @@ async fn unknown_paths_ids_and_methods() {
         .expect("uri");
     let resp = fx.call(http::Request::from_parts(parts, body)).await;
     assert_error(&resp, 405, "method_not_allowed");
+    assert_eq!(header(&resp, "allow"), "GET");
 }

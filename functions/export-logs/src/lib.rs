@@ -108,13 +108,15 @@ pub async fn handle(deps: &Deps, req: Request) -> Result<Response<Body>, std::co
     }
 }
 
-fn method_not_allowed(allowed: &str) -> JsonApiError {
-    JsonApiError::new(
+fn method_not_allowed(allowed: &'static str) -> JsonApiError {
+    let mut err = JsonApiError::new(
         405,
         "method_not_allowed",
         "Method not allowed",
         format!("this resource allows {allowed}"),
-    )
+    );
+    err.allow = Some(allowed);
+    err
 }
 
 async fn handle_inner(

@@ -33,6 +33,8 @@ pub struct JsonApiError {
     pub detail: String,
     /// A JSON pointer into the request document, when the fault is in it.
     pub pointer: Option<String>,
+    /// The `Allow` header of a 405.
+    pub allow: Option<&'static str>,
 }
 
 impl JsonApiError {
@@ -48,6 +50,7 @@ impl JsonApiError {
             title,
             detail: detail.into(),
             pointer: None,
+            allow: None,
         }
     }
 
@@ -89,8 +92,8 @@ impl JsonApiError {
         let mut builder = Response::builder()
             .status(self.status)
             .header(http::header::CONTENT_TYPE, JSONAPI_CONTENT_TYPE);
-        if self.status == 405 {
-            builder = builder.header(http::header::ALLOW, "GET, POST");
+        if let Some(allow) = self.allow {
+            builder = builder.header(http::header::ALLOW, allow);
         }
         builder
             .body(Body::Text(self.body().to_string()))
