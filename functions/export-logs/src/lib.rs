@@ -15,7 +15,7 @@ use exports_shared::api::export_logs::{
 use exports_shared::api::http_util::{is_json, normalised_path, MAX_BODY_BYTES};
 use exports_shared::api::tabular::ExportFormat;
 use exports_shared::auth::{authenticate, JwtVerifier, Principal};
-use exports_shared::service::export_logs::render_contacts;
+use exports_shared::service::export_logs::{render_contacts, ContactsFile};
 use exports_shared::service::tabular::ExportError;
 use exports_shared::store::{
     EntitySource, ExportLog, ExportLogStore, FileStore, StoreError, TenantConfigStore,
@@ -256,11 +256,13 @@ async fn download(
         deps.entities.as_ref(),
         deps.config.as_ref(),
         &principal.tenant,
-        filters,
-        format,
-        language.as_deref(),
+        ContactsFile {
+            filters,
+            format,
+            language: language.as_deref(),
+            max_rows: deps.max_sync_rows,
+        },
         now,
-        deps.max_sync_rows,
     )
     .await?;
     deps.logs

@@ -49,12 +49,23 @@ pub fn columns(language: Option<&str>) -> Vec<ColumnRequest> {
         .collect()
 }
 
+/// What a log's download asks for.
+#[derive(Debug, Clone)]
+pub struct ContactsFile<'a> {
+    /// The log's filters, already mapped onto the filter engine.
+    pub filters: Vec<FilterCondition>,
+    pub format: ExportFormat,
+    /// The user's `Accept-Language`, if any.
+    pub language: Option<&'a str>,
+    /// The deployment's cap on the tenant's row limit (`EXPORTS_MAX_SYNC_ROWS`).
+    pub max_rows: Option<u64>,
+}
+
 /// Renders the contacts `filters` select, newest first. Headers follow
 /// `language` (the user's `Accept-Language`), falling back to the tenant's
 /// locale; dates and numbers follow the tenant's locale and timezone. A
 /// filter that selects nobody gives a header-only file. The name is
-/// `contacts-YYYYMMDD.{csv|xlsx}` (UTC date of `now`). `max_rows` is the
-/// deployment's cap on the tenant's row limit (`EXPORTS_MAX_SYNC_ROWS`).
+/// `contacts-YYYYMMDD.{csv|xlsx}` (UTC date of `now`).
 ///
 /// # Errors
 /// [`ExportError::Client`] for a filter the engine rejects or a result over
@@ -63,12 +74,15 @@ pub async fn render_contacts(
     entities: &dyn EntitySource,
     config: &dyn TenantConfigStore,
     tenant: &TenantId,
-    filters: Vec<FilterCondition>,
-    format: ExportFormat,
-    language: Option<&str>,
+    file: ContactsFile<'_>,
     now: DateTime<Utc>,
-    max_rows: Option<u64>,
 ) -> Result<RenderedExport, ExportError> {
+    let ContactsFile {
+        filters,
+        format,
+        language,
+        max_rows,
+    } = file;
     let tenant_locale = config.settings(tenant).await?.locale;
     let language = language.or(tenant_locale.as_deref());
     let req = TabularExportRequest {

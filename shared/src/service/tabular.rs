@@ -92,7 +92,16 @@ pub async fn export(
     req: &TabularExportRequest,
     now: DateTime<Utc>,
 ) -> Result<RenderedExport, ExportError> {
-    export_with(entities, config, tenant, entity, req, now, ExportOptions::default()).await
+    export_with(
+        entities,
+        config,
+        tenant,
+        entity,
+        req,
+        now,
+        ExportOptions::default(),
+    )
+    .await
 }
 
 /// How one caller of the pipeline differs from the tabular API's defaults.
