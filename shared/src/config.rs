@@ -229,6 +229,8 @@ pub struct Backend {
     entities: Arc<dyn EntitySource>,
     entity_writer: Arc<dyn EntityWriter>,
     tenant_config: Arc<dyn TenantConfigStore>,
+    /// Reference data (TenantConfig `GLOBAL`).
+    reference: Arc<dyn crate::store::ReferenceStore>,
     /// `None` when the AWS backend has no `EXPORTS_BUCKET`.
     files: Option<Arc<dyn FileStore>>,
     /// `None` when the AWS backend has no `EXPORTS_QUEUE_URL`.
@@ -310,12 +312,13 @@ impl Backend {
 
     fn over<S>(store: Arc<S>, aws: Option<aws_config::SdkConfig>) -> Self
     where
-        S: EntitySource + EntityWriter + TenantConfigStore + 'static,
+        S: EntitySource + EntityWriter + TenantConfigStore + crate::store::ReferenceStore + 'static,
     {
         Backend {
             entities: store.clone(),
             entity_writer: store.clone(),
-            tenant_config: store,
+            tenant_config: store.clone(),
+            reference: store,
             files: None,
             queue: None,
             export_logs: None,
@@ -368,6 +371,11 @@ impl Backend {
 
     pub fn tenant_config(&self) -> Arc<dyn TenantConfigStore> {
         self.tenant_config.clone()
+    }
+
+    /// Reference data: industries, countries, cities, phone codes.
+    pub fn reference(&self) -> Arc<dyn crate::store::ReferenceStore> {
+        self.reference.clone()
     }
 
     /// The SDK configuration the AWS backend loaded (`None` when embedded),

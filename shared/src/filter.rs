@@ -354,6 +354,10 @@ fn parse_filter_datetime(s: &str, tz: chrono_tz::Tz) -> Option<chrono::DateTime<
         .map(|t| t.with_timezone(&chrono::Utc))
 }
 
+#[path = "filter_options.rs"]
+mod options;
+pub use options::check_option_values;
+
 impl Condition {
     /// Whether a cell value satisfies the condition.
     pub fn matches(&self, cell: &Value) -> bool {

@@ -13,7 +13,9 @@ use aws_sdk_dynamodb::types::{
 };
 use exports_shared::store::aws::{DynamoExportLogs, DynamoStore};
 use exports_shared::store::embedded::EmbeddedStore;
-use exports_shared::store::{EntitySource, EntityWriter, ExportLogStore, TenantConfigStore};
+use exports_shared::store::{
+    EntitySource, EntityWriter, ExportLogStore, ReferenceStore, TenantConfigStore,
+};
 use std::sync::Arc;
 
 /// moto's endpoint URL, written by `infra/moto/start.sh` and exported by `make unit`.
@@ -29,8 +31,8 @@ pub const PROVISIONED_CONFIG_TABLE: &str = "exports-tenant-config";
 pub const PROVISIONED_EXPORTS_TABLE: &str = "exports-exports";
 
 /// Every storage trait at once: what the contract cases and fixtures need.
-pub trait Store: EntitySource + EntityWriter + TenantConfigStore {}
-impl<T: EntitySource + EntityWriter + TenantConfigStore + ?Sized> Store for T {}
+pub trait Store: EntitySource + EntityWriter + TenantConfigStore + ReferenceStore {}
+impl<T: EntitySource + EntityWriter + TenantConfigStore + ReferenceStore + ?Sized> Store for T {}
 
 /// A store under test and whatever must live as long as it.
 pub struct TestStore<S> {

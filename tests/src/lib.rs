@@ -14,9 +14,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub mod backends;
+pub mod config_api_cases;
 pub mod contract;
 pub mod export_log_contract;
 pub mod export_logs_cases;
+pub mod reference_contract;
 pub mod sync_export_cases;
 
 /// Tenant A is the demo tenant, so the committed events work as they are.

@@ -14,6 +14,10 @@ mod export_logs {
     exports_tests::export_log_contract_suite!(exports_tests::backends::aws_logs);
 }
 
+mod reference {
+    exports_tests::reference_contract_suite!(exports_tests::backends::aws);
+}
+
 /// `infra/moto/create-resources.py` made the tables the SAM template
 /// describes: on-demand, `pk` (hash) and `sk` (range) strings.
 #[tokio::test]

@@ -7,6 +7,7 @@
 pub mod demo;
 pub mod generate;
 pub mod import;
+pub mod options;
 pub mod serve;
 pub mod token;
 

@@ -2,6 +2,7 @@
 //! command's module.
 
 use clap::{Args, Parser, Subcommand};
+use exports_local::options::{self as opts, Change};
 use exports_local::{demo, generate, import, serve, token, DEV_JWT_SECRET};
 use exports_shared::config::{Backend, Settings};
 use exports_shared::model::{EntityKind, TenantId};
@@ -68,6 +69,22 @@ enum Command {
         #[arg(long, default_value_t = 86_400)]
         ttl: i64,
     },
+    /// Load the bundled reference data (industries, countries, cities, phone
+    /// codes) into TenantConfig `GLOBAL`. EXPORTS_BACKEND=aws loads DynamoDB
+    /// (EXPORTS_ENTITIES_TABLE and EXPORTS_CONFIG_TABLE name the tables).
+    LoadReference {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Manage a tenant's option lists: stages, sources, segments.
+    Options {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = demo::DEMO_TENANT)]
+        tenant: String,
+        #[command(subcommand)]
+        action: OptionsAction,
+    },
     /// Load records from a JSON-lines file, validating every line first.
     Import {
         #[command(flatten)]
@@ -80,6 +97,46 @@ enum Command {
         #[arg(long)]
         skip_invalid: bool,
         file: PathBuf,
+    },
+}
+
+/// `exports-local options ...`
+#[derive(Subcommand)]
+enum OptionsAction {
+    /// List a tenant's options (deleted and disabled ones too, with their flags).
+    List {
+        #[arg(value_parser = opts::parse_kind)]
+        kind: exports_shared::model::OptionKind,
+    },
+    /// Add an enabled option.
+    Add {
+        #[arg(value_parser = opts::parse_kind)]
+        kind: exports_shared::model::OptionKind,
+        code: String,
+        /// The display name (`displayName`).
+        #[arg(long)]
+        name: String,
+        /// Position in the list; after the last one when omitted.
+        #[arg(long)]
+        sort_order: Option<i64>,
+    },
+    /// Enable (and undelete) an option.
+    Enable {
+        #[arg(value_parser = opts::parse_kind)]
+        kind: exports_shared::model::OptionKind,
+        code: String,
+    },
+    /// Disable an option: it stays listed, but new filters may not use it.
+    Disable {
+        #[arg(value_parser = opts::parse_kind)]
+        kind: exports_shared::model::OptionKind,
+        code: String,
+    },
+    /// Delete an option (soft: `deleted: true`, `enabled: false`).
+    Delete {
+        #[arg(value_parser = opts::parse_kind)]
+        kind: exports_shared::model::OptionKind,
+        code: String,
     },
 }
 
@@ -138,6 +195,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 )
                 .await?;
             }
+            if backend.reference().countries().await?.is_empty() {
+                opts::load_reference(backend.reference().as_ref()).await?;
+            }
             let verifier = settings.load_jwt_verifier().await?;
             let token = token::mint(
                 &token_request(&settings, demo::DEMO_TENANT),
@@ -164,9 +224,16 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 delivery: sync_export.delivery,
                 max_sync_rows: sync_export.max_sync_rows,
             };
+            let config_api = config_api::Deps {
+                entities: sync_export.entities.clone(),
+                config: sync_export.config.clone(),
+                reference: backend.reference(),
+                verifier: sync_export.verifier.clone(),
+            };
             let app = serve::App {
                 sync_export,
                 export_logs,
+                config_api,
                 files,
             };
             print_banner(port, &token);
@@ -184,6 +251,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             let (_, backend) = open(common.data_dir).await?;
             let tenant = TenantId::new(tenant);
             demo::configure_tenant(backend.tenant_config().as_ref(), &tenant).await?;
+            opts::load_reference(backend.reference().as_ref()).await?;
             let counts = generate::Counts {
                 contacts,
                 organisations,
@@ -225,6 +293,46 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 audience: settings.jwt_audience.clone(),
             };
             println!("{}", token::mint(&req, &secret(&settings))?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::LoadReference { common } => {
+            let (_, backend) = open(common.data_dir).await?;
+            let (industries, countries, cities, phones) =
+                opts::load_reference(backend.reference().as_ref()).await?;
+            println!("Loaded reference data: {industries} industries, {countries} countries, {cities} cities, {phones} phone codes.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Options {
+            common,
+            tenant,
+            action,
+        } => {
+            let (_, backend) = open(common.data_dir).await?;
+            let config = backend.tenant_config();
+            let tenant = TenantId::new(tenant);
+            let (kind, code, change) = match action {
+                OptionsAction::List { kind } => {
+                    let list = config.options(&tenant, kind).await?;
+                    println!("{}", serde_json::to_string_pretty(&list)?);
+                    return Ok(ExitCode::SUCCESS);
+                }
+                OptionsAction::Add {
+                    kind,
+                    code,
+                    name,
+                    sort_order,
+                } => {
+                    let added =
+                        opts::add(config.as_ref(), &tenant, kind, &code, &name, sort_order).await?;
+                    println!("{}", serde_json::to_string_pretty(&added)?);
+                    return Ok(ExitCode::SUCCESS);
+                }
+                OptionsAction::Enable { kind, code } => (kind, code, Change::Enable),
+                OptionsAction::Disable { kind, code } => (kind, code, Change::Disable),
+                OptionsAction::Delete { kind, code } => (kind, code, Change::Delete),
+            };
+            let updated = opts::update(config.as_ref(), &tenant, kind, &code, change).await?;
+            println!("{}", serde_json::to_string_pretty(&updated)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Import {
@@ -287,6 +395,13 @@ curl "http://127.0.0.1:{port}/api/exports/contacts" \
   -H "x-user-type: TENANT_STAFF" \
   -o contacts_export.csv \
   --data '{{"format":"CSV","locale":"en","timezone":"America/New_York","viewState":{{"columns":[{{"id":"firstName","label":"First Name","custom":false,"type":"STRING"}},{{"id":"paternalLastName","label":"Last Name","custom":false,"type":"STRING"}},{{"id":"preferredEmail","label":"Email","custom":false,"type":"STRING"}},{{"id":"stage","label":"Stage","custom":false,"type":"STRING"}},{{"id":"createdAt","label":"Created","custom":false,"type":"DATE_TIME"}}],"sort":{{"field":"createdAt","direction":"DESC"}}}},"filters":[{{"field":"contactType","operator":"equals","value":"ACTIVE"}}]}}'
+
+The tenant's stages (then preview a filter on a stage code with
+POST /api/contacts/filter; README, "Lookups and v2 lists"):
+
+curl "http://127.0.0.1:{port}/api/core/platformconfigs/v1/contacts/stages" \
+  -H "Authorization: Bearer {token}" \
+  -H "x-tenant-uuid: {t}" -H "x-user-email: {email}" -H "x-user-id: {user}" -H "x-user-type: TENANT_STAFF"
 "#,
         user = demo::DEMO_USER_ID,
         email = demo::DEMO_EMAIL,

@@ -191,3 +191,42 @@ fn dump(dir: &std::path::Path) -> Vec<String> {
         .map(|r| serde_json::to_string(&r.data).unwrap())
         .collect()
 }
+
+#[test]
+fn options_are_managed_and_reference_data_loaded_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_string();
+    let options = |args: &[&str]| {
+        let mut c = bin();
+        c.args(["options", "--data-dir", &data, "--tenant", "t-1"])
+            .args(args);
+        run(&mut c)
+    };
+    // GIVEN a new stage, WHEN it is added, disabled and listed
+    let (code, out, err) = options(&["add", "stages", "won", "--name", "Won"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"code\": \"won\""), "{out}");
+    let (code, _, err) = options(&["disable", "stages", "won"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = options(&["list", "stages"]);
+    assert_eq!(code, 0);
+    // THEN the list shows it disabled, not deleted
+    let list: serde_json::Value = serde_json::from_str(&out).expect("JSON list");
+    assert_eq!(list[0]["code"], "won");
+    assert_eq!(list[0]["enabled"], false);
+    assert_eq!(list[0]["deleted"], false);
+    // AND an unknown code or list is refused with a message
+    let (code, _, err) = options(&["delete", "stages", "nope"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no option with code 'nope'"), "{err}");
+    let (code, _, err) = options(&["list", "colours"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("expected stages, sources or segments"),
+        "{err}"
+    );
+    // WHEN the reference data is loaded, THEN it says how much
+    let (code, out, err) = run(bin().args(["load-reference", "--data-dir", &data]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("249 countries"), "{out}");
+}

@@ -5,4 +5,5 @@
 
 pub mod export_logs;
 pub mod http_util;
+pub mod listing;
 pub mod tabular;

@@ -4,6 +4,7 @@ pub mod columns;
 pub mod custom;
 pub mod entity;
 pub mod record;
+pub mod reference;
 pub mod tenant;
 pub mod value;
 
@@ -11,5 +12,6 @@ pub use columns::{resolve, ColumnError, ResolvedField, StandardColumn};
 pub use custom::CustomFieldDef;
 pub use entity::EntityKind;
 pub use record::Record;
+pub use reference::{City, Country, Industry, PhoneCode, ReferenceData};
 pub use tenant::{ConfigOption, OptionKind, TenantId, TenantSettings};
 pub use value::{FieldType, Value, ValueError};

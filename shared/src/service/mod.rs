@@ -1,5 +1,8 @@
 //! Export services: the logic behind the handlers, over the store traits.
 
 pub mod export_logs;
+pub mod listing;
+pub mod lookups;
 pub mod plan;
+pub mod select;
 pub mod tabular;

@@ -2,14 +2,14 @@
 //! records page by page, filter, sort and render.
 
 use super::plan::{Plan, PlannedColumn, Projection};
+pub use super::select::{prepare, select, OptionValues, Prepared};
 use crate::api::tabular::{ApiError, ErrorCode, ExportFormat, SortDirection, TabularExportRequest};
 use crate::filter::{self, FilterContext};
 use crate::model::{
     resolve, ColumnError, CustomFieldDef, EntityKind, FieldType, OptionKind, TenantId,
 };
 use crate::render::{
-    parse_timezone, CellFormatter, ColumnKind, CsvRenderer, Locale, RenderColumn, RenderError,
-    XlsxRenderer,
+    CellFormatter, ColumnKind, CsvRenderer, RenderColumn, RenderError, XlsxRenderer,
 };
 use crate::store::{EntitySource, StoreError, TenantConfigStore};
 use chrono::{DateTime, Utc};
@@ -45,15 +45,15 @@ impl From<ApiError> for ExportError {
 }
 
 /// The tenant data an export is resolved against.
-struct TenantView {
-    custom_fields: Vec<CustomFieldDef>,
-    options: Vec<(String, Vec<crate::model::ConfigOption>)>,
-    row_limit: u64,
-    default_locale: Option<String>,
-    default_timezone: Option<String>,
+pub(super) struct TenantView {
+    pub(super) custom_fields: Vec<CustomFieldDef>,
+    pub(super) options: Vec<(String, Vec<crate::model::ConfigOption>)>,
+    pub(super) row_limit: u64,
+    pub(super) default_locale: Option<String>,
+    pub(super) default_timezone: Option<String>,
 }
 
-async fn load_tenant(
+pub(super) async fn load_tenant(
     config: &dyn TenantConfigStore,
     tenant: &TenantId,
     entity: EntityKind,
@@ -128,68 +128,72 @@ pub async fn export_with(
     now: DateTime<Utc>,
     opts: ExportOptions,
 ) -> Result<RenderedExport, ExportError> {
-    let columns = req
-        .view_state
-        .as_ref()
-        .and_then(|v| v.columns.as_ref())
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| {
-            ApiError::new(ErrorCode::NoColumns, "No columns supplied").with_details(vec![
-                "viewState.columns: must contain at least one column".into(),
-            ])
-        })?;
-    let mut view = load_tenant(config, tenant, entity).await?;
-    if let Some(cap) = opts.max_rows {
-        view.row_limit = view.row_limit.min(cap);
-    }
+    export_checked(
+        entities,
+        config,
+        tenant,
+        entity,
+        req,
+        now,
+        opts,
+        OptionValues::NewFilter,
+    )
+    .await
+}
 
-    let locale_tag = req.locale.as_deref().or(view.default_locale.as_deref());
-    let locale = Locale::parse(locale_tag).map_err(|e| {
-        ApiError::new(ErrorCode::InvalidLocale, "Invalid locale")
-            .with_details(vec![format!("locale: {e}")])
-    })?;
-    let tz_name = req.timezone.as_deref().or(view.default_timezone.as_deref());
-    let tz = parse_timezone(tz_name).map_err(|e| {
-        ApiError::new(ErrorCode::InvalidTimezone, "Invalid timezone")
-            .with_details(vec![format!("timezone: {e}")])
-    })?;
+/// [`export_with`] for a filter stored before now (an export log's): its
+/// option-list values are not checked against the tenant's enabled options,
+/// so a log keeps working after a stage it names is disabled.
+///
+/// # Errors
+/// As [`export`].
+pub async fn export_stored_filter(
+    entities: &dyn EntitySource,
+    config: &dyn TenantConfigStore,
+    tenant: &TenantId,
+    entity: EntityKind,
+    req: &TabularExportRequest,
+    now: DateTime<Utc>,
+    opts: ExportOptions,
+) -> Result<RenderedExport, ExportError> {
+    export_checked(
+        entities,
+        config,
+        tenant,
+        entity,
+        req,
+        now,
+        opts,
+        OptionValues::Stored,
+    )
+    .await
+}
 
-    let plan = build_plan(entity, req, columns, &view, tz)?;
-
-    // Stream pages, keep what passes the filters, stop at the row limit.
-    let mut rows: Vec<Vec<crate::model::Value>> = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = entities.page(tenant, entity, cursor, PAGE_SIZE).await?;
-        for record in &page.records {
-            let row = plan.projection.project(record);
-            if plan.keep(&row) {
-                rows.push(row);
-                if rows.len() as u64 > view.row_limit {
-                    return Err(
-                        ApiError::new(ErrorCode::RowLimitExceeded, "Row limit exceeded")
-                            .with_details(vec![format!(
-                                "more than {} rows match; apply tighter filters",
-                                view.row_limit
-                            )])
-                            .into(),
-                    );
-                }
-            }
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+#[allow(clippy::too_many_arguments)]
+async fn export_checked(
+    entities: &dyn EntitySource,
+    config: &dyn TenantConfigStore,
+    tenant: &TenantId,
+    entity: EntityKind,
+    req: &TabularExportRequest,
+    now: DateTime<Utc>,
+    opts: ExportOptions,
+    values: OptionValues,
+) -> Result<RenderedExport, ExportError> {
+    let prepared = prepare(config, tenant, entity, req, values).await?;
+    let row_limit = opts
+        .max_rows
+        .map_or(prepared.row_limit, |cap| prepared.row_limit.min(cap));
+    let plan = &prepared.plan;
+    let rows = select(entities, tenant, entity, plan, Some(row_limit)).await?;
     if rows.is_empty() && !opts.allow_empty {
         return Err(ApiError::new(ErrorCode::NoRows, "No rows to export")
             .with_details(vec!["the filters select no rows".into()])
             .into());
     }
-    rows.sort_by(|a, b| plan.compare(a, b));
 
-    let formatter = CellFormatter::new(&locale, tz);
+    let tz = prepared.timezone;
+    let formatter = CellFormatter::new(&prepared.locale, tz);
     let render_columns: Vec<RenderColumn> = plan.columns.iter().map(|c| c.render.clone()).collect();
     let mut cells = Vec::with_capacity(render_columns.len());
     let bytes = match req.format {
@@ -224,7 +228,7 @@ pub async fn export_with(
     })
 }
 
-fn build_plan(
+pub(super) fn build_plan(
     entity: EntityKind,
     req: &TabularExportRequest,
     columns: &[crate::api::tabular::ColumnRequest],

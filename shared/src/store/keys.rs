@@ -41,6 +41,39 @@ pub fn option_prefix(kind: OptionKind) -> String {
     format!("{}#", kind.key_name())
 }
 
+/// `GLOBAL`: the partition of the reference data every tenant shares.
+pub const GLOBAL_PK: &str = "GLOBAL";
+
+/// `INDUSTRY#`, `COUNTRY#`, `PHONE#`: the prefixes of the reference lists.
+pub const INDUSTRY_PREFIX: &str = "INDUSTRY#";
+pub const COUNTRY_PREFIX: &str = "COUNTRY#";
+pub const PHONE_PREFIX: &str = "PHONE#";
+
+/// `INDUSTRY#{name}`
+pub fn industry_sk(name: &str) -> String {
+    format!("{INDUSTRY_PREFIX}{name}")
+}
+
+/// `COUNTRY#{cca3}`
+pub fn country_sk(cca3: &str) -> String {
+    format!("{COUNTRY_PREFIX}{cca3}")
+}
+
+/// `CITY#{cca3}#`, the prefix of one country's cities.
+pub fn city_prefix(cca3: &str) -> String {
+    format!("CITY#{cca3}#")
+}
+
+/// `CITY#{cca3}#{name}`
+pub fn city_sk(cca3: &str, name: &str) -> String {
+    format!("{}{name}", city_prefix(cca3))
+}
+
+/// `PHONE#{cca2}`
+pub fn phone_sk(cca2: &str) -> String {
+    format!("{PHONE_PREFIX}{cca2}")
+}
+
 /// The most shards a tenant may have; cursors naming more are refused.
 pub const MAX_SHARDS: u32 = 256;
 
@@ -88,6 +121,10 @@ mod tests {
         assert_eq!(custom_field_sk(EntityKind::Contacts, "u1"), "CF#CONTACT#u1");
         assert_eq!(option_sk(OptionKind::Stages, "client"), "STAGE#client");
         assert_eq!(export_log_sk("l1"), "LOG#l1");
+        assert_eq!(city_sk("CHL", "Santiago"), "CITY#CHL#Santiago");
+        assert_eq!(country_sk("CHL"), "COUNTRY#CHL");
+        assert_eq!(industry_sk("RETAIL"), "INDUSTRY#RETAIL");
+        assert_eq!(phone_sk("CL"), "PHONE#CL");
     }
 
     #[test]

@@ -8,13 +8,15 @@ pub mod aws;
 pub mod embedded;
 pub mod files;
 pub mod keys;
+pub mod reference_items;
 
 pub use files::{
     FileKey, FileMeta, FileStore, JobMessage, JobQueue, MultipartUpload, PresignedUrl, StoredFile,
 };
 
 use crate::model::{
-    ConfigOption, CustomFieldDef, EntityKind, OptionKind, Record, TenantId, TenantSettings,
+    City, ConfigOption, Country, CustomFieldDef, EntityKind, Industry, OptionKind, PhoneCode,
+    Record, ReferenceData, TenantId, TenantSettings,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -122,6 +124,30 @@ pub trait TenantConfigStore: Send + Sync {
         kind: OptionKind,
         option: &ConfigOption,
     ) -> Result<(), StoreError>;
+}
+
+/// Reference data every tenant shares (TenantConfig `GLOBAL`): industries,
+/// countries, cities and phone codes. Not tenant data, so no tenant argument;
+/// it is read-only to the APIs.
+#[async_trait]
+pub trait ReferenceStore: Send + Sync {
+    /// Industries, ordered by display name.
+    async fn industries(&self) -> Result<Vec<Industry>, StoreError>;
+    /// Countries, ordered by common name.
+    async fn countries(&self) -> Result<Vec<Country>, StoreError>;
+    /// The cities of one country (its alpha-3 code, upper case), ordered by name.
+    async fn cities(&self, cca3: &str) -> Result<Vec<City>, StoreError>;
+    /// Phone codes, ordered by country name.
+    async fn phone_codes(&self) -> Result<Vec<PhoneCode>, StoreError>;
+    /// Inserts or replaces every item of `data`; loading twice changes nothing.
+    /// Items that are no longer in `data` are left in place.
+    async fn put_reference(&self, data: &ReferenceData) -> Result<(), StoreError>;
+}
+
+/// Orders a reference list by a text key (case-insensitively, then
+/// byte-wise), the same way on every backend.
+pub fn sort_by_text<T>(items: &mut [T], key: impl Fn(&T) -> &str) {
+    items.sort_by(|a, b| crate::model::value::cmp_text(key(a), key(b)));
 }
 
 /// A stored export log (`POST /api/v2/contacts/exports`): who asked for

@@ -33,11 +33,14 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     Internal,
+    InvalidPagination,
+    UnknownCountry,
+    InvalidFields,
 }
 
 impl ErrorCode {
     /// Every code, for the documentation test.
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 25] = [
         ErrorCode::MissingToken,
         ErrorCode::InvalidToken,
         ErrorCode::Forbidden,
@@ -60,6 +63,9 @@ impl ErrorCode {
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::Internal,
+        ErrorCode::InvalidPagination,
+        ErrorCode::UnknownCountry,
+        ErrorCode::InvalidFields,
     ];
 
     /// The `BE####` string.
@@ -80,6 +86,9 @@ impl ErrorCode {
             ErrorCode::InvalidFilter => "BE0304",
             ErrorCode::InvalidLocale => "BE0305",
             ErrorCode::InvalidTimezone => "BE0306",
+            ErrorCode::InvalidPagination => "BE0307",
+            ErrorCode::UnknownCountry => "BE0308",
+            ErrorCode::InvalidFields => "BE0309",
             ErrorCode::NoRows => "BE0310",
             ErrorCode::RowLimitExceeded => "BE0311",
             ErrorCode::NotFound => "BE0404",
@@ -161,11 +170,22 @@ impl ApiError {
 
     /// The HTTP response. 405 carries `Allow: POST`.
     pub fn to_response(&self, path: &str, now: DateTime<Utc>) -> Response<Body> {
+        self.to_response_allowing(path, now, "POST")
+    }
+
+    /// The HTTP response; 405 carries `Allow: {allow}` (the methods of the
+    /// resource that was asked for).
+    pub fn to_response_allowing(
+        &self,
+        path: &str,
+        now: DateTime<Utc>,
+        allow: &'static str,
+    ) -> Response<Body> {
         let mut builder = Response::builder()
             .status(self.status())
             .header(http::header::CONTENT_TYPE, "application/json");
         if self.code == ErrorCode::MethodNotAllowed {
-            builder = builder.header(http::header::ALLOW, "POST");
+            builder = builder.header(http::header::ALLOW, allow);
         }
         // Serialised from the struct, so keys keep the conventions' order.
         let body =

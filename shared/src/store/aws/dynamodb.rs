@@ -121,7 +121,7 @@ impl DynamoStore {
 
     /// Every TenantConfig value of `pk` whose sort key starts with `prefix`, in
     /// sort-key order, following `LastEvaluatedKey` to the end.
-    async fn list_config<T: DeserializeOwned>(
+    pub(super) async fn list_config<T: DeserializeOwned>(
         &self,
         pk: String,
         prefix: String,

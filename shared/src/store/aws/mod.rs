@@ -26,6 +26,7 @@
 mod dynamodb;
 mod export_logs;
 pub mod item;
+mod reference;
 mod s3;
 mod sqs;
 

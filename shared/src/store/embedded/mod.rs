@@ -6,6 +6,7 @@
 
 mod files;
 mod queue;
+mod reference;
 mod sqlite;
 
 pub use files::{DownloadError, EmbeddedFiles};

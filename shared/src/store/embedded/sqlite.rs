@@ -124,7 +124,7 @@ impl EmbeddedStore {
         .await
     }
 
-    async fn list_config<T: DeserializeOwned + Send + 'static>(
+    pub(super) async fn list_config<T: DeserializeOwned + Send + 'static>(
         &self,
         pk: String,
         prefix: String,

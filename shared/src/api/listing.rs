@@ -1,0 +1,262 @@
+//! The v2 list endpoints of the conventions: `POST /api/{entity}/filter`
+//! (a page of the rows a filter selects) and `POST /api/{entity}/filter-values`
+//! (the distinct values of one field). Request bodies, their validation, and
+//! the page envelope. Errors use the standard body ([`ApiError`]).
+
+use super::tabular::{ApiError, ErrorCode};
+use crate::filter::FilterCondition;
+use serde::{Deserialize, Serialize};
+
+/// `size` when the request gives none.
+pub const DEFAULT_SIZE: i64 = 20;
+/// The largest `size`.
+pub const MAX_SIZE: i64 = 200;
+/// The largest `page`.
+pub const MAX_PAGE: i64 = 1_000_000;
+/// The most entries of `sort`.
+pub const MAX_SORTS: usize = 1;
+
+/// The body of `POST /api/{entity}/filter`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FilterPageRequest {
+    #[serde(default)]
+    pub filters: Option<Vec<FilterCondition>>,
+    #[serde(default)]
+    pub page: Option<i64>,
+    #[serde(default)]
+    pub size: Option<i64>,
+    /// `["createdAt,desc"]`
+    #[serde(default)]
+    pub sort: Option<Vec<String>>,
+    /// IANA zone of date-time filter values written without an offset, as
+    /// in the tabular export (default: the tenant's, else UTC).
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+/// The body of `POST /api/{entity}/filter-values`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FilterValuesRequest {
+    pub field: String,
+    #[serde(default)]
+    pub base_filters: Option<Vec<FilterCondition>>,
+    #[serde(default)]
+    pub page: Option<i64>,
+    #[serde(default)]
+    pub size: Option<i64>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+/// A validated page position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSpec {
+    pub page: u64,
+    pub size: u64,
+}
+
+impl PageSpec {
+    /// Checks `page` (0..=[`MAX_PAGE`]) and `size` (1..=[`MAX_SIZE`], default
+    /// [`DEFAULT_SIZE`]).
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidPagination`] naming each value out of range.
+    pub fn new(page: Option<i64>, size: Option<i64>) -> Result<PageSpec, ApiError> {
+        let page = page.unwrap_or(0);
+        let size = size.unwrap_or(DEFAULT_SIZE);
+        let mut details = Vec::new();
+        if !(0..=MAX_PAGE).contains(&page) {
+            details.push(format!(
+                "page: must be between 0 and {MAX_PAGE} (zero-based), got {page}"
+            ));
+        }
+        if !(1..=MAX_SIZE).contains(&size) {
+            details.push(format!(
+                "size: must be between 1 and {MAX_SIZE}, got {size}"
+            ));
+        }
+        if !details.is_empty() {
+            return Err(
+                ApiError::new(ErrorCode::InvalidPagination, "Invalid page or size")
+                    .with_details(details),
+            );
+        }
+        Ok(PageSpec {
+            page: page.unsigned_abs(),
+            size: size.unsigned_abs(),
+        })
+    }
+
+    /// The slice of `items` this page covers, and the envelope around it.
+    pub fn cut<T>(self, items: Vec<T>) -> PageOf<T> {
+        let total = items.len() as u64;
+        let start = self.page.saturating_mul(self.size).min(total);
+        let content: Vec<T> = items
+            .into_iter()
+            .skip(usize::try_from(start).unwrap_or(usize::MAX))
+            .take(usize::try_from(self.size).unwrap_or(usize::MAX))
+            .collect();
+        PageOf {
+            content,
+            page: self.page,
+            size: self.size,
+            total_elements: total,
+            total_pages: total.div_ceil(self.size),
+        }
+    }
+}
+
+/// The page envelope: `{content, page, size, totalElements, totalPages}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageOf<T> {
+    pub content: Vec<T>,
+    pub page: u64,
+    pub size: u64,
+    pub total_elements: u64,
+    pub total_pages: u64,
+}
+
+/// One sort order parsed from `"field,direction"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortSpec {
+    pub field: String,
+    pub descending: bool,
+}
+
+/// Parses `sort`: at most [`MAX_SORTS`] entries of `field` or
+/// `field,asc|desc` (direction in any case; `asc` when omitted). `None` or an
+/// empty array is the default order (`createdAt,desc`).
+///
+/// # Errors
+/// [`ErrorCode::InvalidSort`] naming the entry at fault.
+pub fn parse_sort(sort: Option<&[String]>) -> Result<Option<SortSpec>, ApiError> {
+    let invalid = |detail: String| {
+        ApiError::new(ErrorCode::InvalidSort, "Invalid sort field").with_details(vec![detail])
+    };
+    let Some(sort) = sort.filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    if sort.len() > MAX_SORTS {
+        return Err(invalid(format!(
+            "sort: at most {MAX_SORTS} sort order is supported; ties are always broken by id"
+        )));
+    }
+    let entry = &sort[0];
+    let mut parts = entry.split(',').map(str::trim);
+    let field = parts.next().unwrap_or_default();
+    let direction = parts.next();
+    if field.is_empty() || parts.next().is_some() || field.len() > 255 {
+        return Err(invalid(format!(
+            "sort[0]: expected \"field\" or \"field,asc|desc\", got \"{}\"",
+            entry.chars().take(60).collect::<String>()
+        )));
+    }
+    let descending = match direction.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(other) => {
+            return Err(invalid(format!(
+                "sort[0]: direction must be asc or desc, got \"{}\"",
+                other.chars().take(20).collect::<String>()
+            )))
+        }
+    };
+    Ok(Some(SortSpec {
+        field: field.to_string(),
+        descending,
+    }))
+}
+
+/// Parses a JSON body into `T`, with the tabular API's error rules: syntax
+/// errors are [`ErrorCode::MalformedJson`]; wrong types, unknown or missing
+/// fields are [`ErrorCode::ValidationFailed`] naming the path.
+///
+/// # Errors
+/// As above.
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let json: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(ErrorCode::MalformedJson, "Malformed JSON body")
+            .with_details(vec![e.to_string()])
+    })?;
+    if !json.is_object() {
+        return Err(
+            ApiError::new(ErrorCode::ValidationFailed, "Validation failed")
+                .with_details(vec!["body: expected a JSON object".into()]),
+        );
+    }
+    serde_path_to_error::deserialize(json).map_err(|e| {
+        let path = match e.path().to_string() {
+            p if p == "." => "body".to_string(),
+            p => p,
+        };
+        ApiError::new(ErrorCode::ValidationFailed, "Validation failed")
+            .with_details(vec![format!("{path}: {}", e.into_inner())])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_zero_based_and_bounded() {
+        assert_eq!(
+            PageSpec::new(None, None).unwrap(),
+            PageSpec { page: 0, size: 20 }
+        );
+        for (page, size) in [(-1, 20), (0, 0), (0, MAX_SIZE + 1), (MAX_PAGE + 1, 1)] {
+            let e = PageSpec::new(Some(page), Some(size)).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidPagination, "{page} {size}");
+        }
+        let e = PageSpec::new(Some(-1), Some(0)).unwrap_err();
+        assert_eq!(e.details.unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_page_cuts_its_slice_and_counts_pages() {
+        let p = PageSpec { page: 1, size: 2 }.cut(vec![1, 2, 3, 4, 5]);
+        assert_eq!(p.content, [3, 4]);
+        assert_eq!((p.total_elements, p.total_pages), (5, 3));
+        let past = PageSpec { page: 9, size: 2 }.cut(vec![1, 2, 3]);
+        assert!(past.content.is_empty());
+        assert_eq!(past.total_pages, 2);
+        let empty = PageSpec { page: 0, size: 20 }.cut(Vec::<u8>::new());
+        assert_eq!((empty.total_elements, empty.total_pages), (0, 0));
+    }
+
+    #[test]
+    fn sort_entries_are_field_comma_direction() {
+        let s = parse_sort(Some(&["createdAt,DESC".to_string()]))
+            .unwrap()
+            .unwrap();
+        assert_eq!((s.field.as_str(), s.descending), ("createdAt", true));
+        let s = parse_sort(Some(&["name".to_string()])).unwrap().unwrap();
+        assert!(!s.descending);
+        assert_eq!(parse_sort(Some(&[])).unwrap(), None);
+        for bad in ["createdAt,up", ",desc", "a,asc,x"] {
+            let e = parse_sort(Some(&[bad.to_string()])).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidSort, "{bad}");
+        }
+        let two = ["a".to_string(), "b".to_string()];
+        assert_eq!(
+            parse_sort(Some(&two)).unwrap_err().code,
+            ErrorCode::InvalidSort
+        );
+    }
+
+    #[test]
+    fn bodies_report_the_path_at_fault() {
+        let e = parse_body::<FilterPageRequest>(br#"{"page":"x"}"#).unwrap_err();
+        assert_eq!(e.code, ErrorCode::ValidationFailed);
+        assert!(e.details.unwrap()[0].starts_with("page: invalid type"));
+        let e = parse_body::<FilterPageRequest>(br#"{"pag":1}"#).unwrap_err();
+        assert!(e.details.unwrap()[0].starts_with("pag: unknown field"));
+        let e = parse_body::<FilterValuesRequest>(b"{}").unwrap_err();
+        assert!(e.details.unwrap()[0].contains("missing field `field`"));
+        let e = parse_body::<FilterPageRequest>(b"{").unwrap_err();
+        assert_eq!(e.code, ErrorCode::MalformedJson);
+    }
+}
