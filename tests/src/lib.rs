@@ -14,6 +14,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub mod backends;
+pub mod bulk;
+pub mod bulk_cases;
+pub mod bulk_contract;
 pub mod contract;
 pub mod export_log_contract;
 pub mod export_logs_cases;

@@ -19,6 +19,7 @@ use std::net::SocketAddr;
 pub struct App {
     pub sync_export: sync_export::Deps,
     pub export_logs: export_logs::Deps,
+    pub bulk_exports: bulk_export_api::Deps,
     pub files: EmbeddedFiles,
 }
 
@@ -43,6 +44,13 @@ pub async fn route(app: &App, req: Request) -> Response<Body> {
     }
     if path == export_logs::PREFIX || path.starts_with(&format!("{}/", export_logs::PREFIX)) {
         return match export_logs::handle(&app.export_logs, req).await {
+            Ok(r) => r,
+            Err(never) => match never {},
+        };
+    }
+    if path == bulk_export_api::PREFIX || path.starts_with(&format!("{}/", bulk_export_api::PREFIX))
+    {
+        return match bulk_export_api::handle(&app.bulk_exports, req).await {
             Ok(r) => r,
             Err(never) => match never {},
         };
