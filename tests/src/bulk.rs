@@ -97,7 +97,11 @@ pub fn bulk_activities_a() -> Vec<Record> {
     for d in 0..33 {
         let day = start + chrono::Duration::days(d);
         for (n, time) in ["10:00:00", "23:30:00"].iter().enumerate() {
-            let (kind, seg) = if n == 0 { ("call", "retail") } else { ("purchase", "institutional") };
+            let (kind, seg) = if n == 0 {
+                ("call", "retail")
+            } else {
+                ("purchase", "institutional")
+            };
             out.push(rec(
                 &format!("act-{d:02}-{n}"),
                 json!({"contactId": "ca-0", "contactEmail": "a0@a.test", "activityType": kind,
@@ -140,7 +144,11 @@ impl BulkFixture {
         backends::create_table(store.client(), &table).await;
         let s3 = exports_shared::config::s3_client(&sdk);
         let bucket = format!("bulk-{}", uuid::Uuid::new_v4().simple());
-        s3.create_bucket().bucket(&bucket).send().await.expect("bucket");
+        s3.create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("bucket");
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let queue = sqs
             .create_queue()
@@ -184,15 +192,30 @@ impl BulkFixture {
     {
         let (a, b) = (TenantId::new(BULK_A), TenantId::new(BULK_B));
         for t in [&a, &b] {
-            configure_tenant(config.as_ref(), t).await.expect("configure");
+            configure_tenant(config.as_ref(), t)
+                .await
+                .expect("configure");
         }
-        entities.put_records(&a, EntityKind::Contacts, bulk_contacts_a()).await.expect("seed");
-        entities.put_records(&b, EntityKind::Contacts, bulk_contacts_b()).await.expect("seed");
-        activities.put_activities(&a, bulk_activities_a()).await.expect("seed");
+        entities
+            .put_records(&a, EntityKind::Contacts, bulk_contacts_a())
+            .await
+            .expect("seed");
+        entities
+            .put_records(&b, EntityKind::Contacts, bulk_contacts_b())
+            .await
+            .expect("seed");
+        activities
+            .put_activities(&a, bulk_activities_a())
+            .await
+            .expect("seed");
         let now = chrono::Utc::now();
         let both = vec![Permission::CreateExports, Permission::ReadExports];
         let mut made = Vec::new();
-        for (tenant, perms) in [(&a, both.clone()), (&a, vec![Permission::ReadExports]), (&b, both)] {
+        for (tenant, perms) in [
+            (&a, both.clone()),
+            (&a, vec![Permission::ReadExports]),
+            (&b, both),
+        ] {
             let (key, record) = ApiKey::generate(tenant.clone(), "test", perms, now);
             keys.put_api_key(&record).await.expect("key");
             made.push(key);
@@ -245,7 +268,11 @@ impl BulkFixture {
     }
 
     /// Runs the worker on a job of tenant `tenant`.
-    pub async fn work(&self, tenant: &str, job_id: &str) -> exports_shared::service::bulk::JobOutcome {
+    pub async fn work(
+        &self,
+        tenant: &str,
+        job_id: &str,
+    ) -> exports_shared::service::bulk::JobOutcome {
         exports_shared::service::bulk::run_job(
             &self.worker,
             &JobMessage {
@@ -261,7 +288,10 @@ impl BulkFixture {
     pub async fn download(&self, url: &str) -> Option<Vec<u8>> {
         match &self.local_files {
             Some(files) => {
-                let (path, _) = files.open_link(url, chrono::Utc::now().timestamp()).await.ok()?;
+                let (path, _) = files
+                    .open_link(url, chrono::Utc::now().timestamp())
+                    .await
+                    .ok()?;
                 std::fs::read(path).ok()
             }
             None => {
@@ -280,8 +310,10 @@ pub fn bulk_event(name: &str, key: Option<&str>) -> Request {
     let mut req = crate::event(name);
     match key {
         Some(k) => {
-            req.headers_mut()
-                .insert("authorization", format!("apiKey {k}").parse().expect("header"));
+            req.headers_mut().insert(
+                "authorization",
+                format!("apiKey {k}").parse().expect("header"),
+            );
         }
         None => {
             req.headers_mut().remove("authorization");
@@ -292,18 +324,29 @@ pub fn bulk_event(name: &str, key: Option<&str>) -> Request {
 
 /// `POST /exports` with a JSON body.
 pub fn post(key: &str, body: &Value) -> Request {
-    crate::with_body(bulk_event("bulk-export-create", Some(key)), body.to_string())
+    let req = crate::without_header(
+        bulk_event("bulk-export-create", Some(key)),
+        "idempotency-key",
+    );
+    crate::with_body(req, body.to_string())
 }
 
 /// `GET {path}` (`/exports`, `/exports/{id}`, with a query).
 pub fn get(key: &str, path_and_query: &str) -> Request {
     let mut req = bulk_event("bulk-export-get", Some(key));
-    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
-    *req.uri_mut() = format!("https://api.example.com{path_and_query}").parse().expect("uri");
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    *req.uri_mut() = format!("https://api.example.com{path_and_query}")
+        .parse()
+        .expect("uri");
     let params: std::collections::HashMap<String, String> = query
         .split('&')
         .filter(|p| !p.is_empty())
-        .filter_map(|p| p.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .filter_map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
         .collect();
     let _ = path;
     lambda_http::RequestExt::with_query_string_parameters(req, params)
@@ -312,7 +355,10 @@ pub fn get(key: &str, path_and_query: &str) -> Request {
 /// SHA-256 hex.
 pub fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Parses CSV with a delimiter into rows of cells (header first).

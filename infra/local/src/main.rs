@@ -57,6 +57,20 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Run one bulk export in this process (no queue, no HTTP) and print its
+    /// rows, bytes, sha256 and file: to measure the worker (e.g. peak RSS).
+    BulkRun {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = demo::DEMO_TENANT)]
+        tenant: String,
+        /// An ExportCreation body, as POST /exports takes it.
+        #[arg(
+            long,
+            default_value = r#"{"exportType":"contacts","dateFormat":"ISO","delimiter":","}"#
+        )]
+        body: String,
+    },
     /// Create, list or revoke bulk-export API keys.
     ApiKey {
         #[command(subcommand)]
@@ -308,6 +322,47 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             Ok(ExitCode::SUCCESS)
         }
         Command::ApiKey { command } => run_api_key(command).await,
+        Command::BulkRun {
+            common,
+            tenant,
+            body,
+        } => {
+            let (_, backend) = open(common.data_dir).await?;
+            let spec = exports_shared::api::bulk::parse_creation(body.as_bytes())
+                .map_err(|e| format!("invalid body: {}", e.body()))?;
+            let tenant = TenantId::new(tenant);
+            let job = exports_shared::model::bulk::BulkJob::new(
+                exports_shared::model::bulk::BulkJob::new_id(),
+                spec,
+                chrono::Utc::now(),
+            );
+            backend.bulk_jobs()?.create_job(&tenant, &job).await?;
+            let deps = exports_shared::service::bulk::WorkerDeps::new(
+                backend.bulk_jobs()?,
+                backend.entities(),
+                backend.activities(),
+                backend.tenant_config(),
+                backend.files()?,
+            );
+            let msg = exports_shared::store::JobMessage {
+                tenant,
+                job_id: job.id.clone(),
+            };
+            match exports_shared::service::bulk::run_job(&deps, &msg).await? {
+                exports_shared::service::bulk::JobOutcome::Finished(done) => {
+                    let out = done.output.ok_or("finished without output")?;
+                    println!(
+                        "job {} rows {} bytes {} sha256 {} file {}",
+                        done.id, out.rows, out.bytes, out.sha256, out.file_key
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                other => {
+                    eprintln!("job {} did not finish: {other:?}", job.id);
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
         Command::Token {
             tenant,
             user,
