@@ -334,21 +334,15 @@ pub fn post(key: &str, body: &Value) -> Request {
 /// `GET {path}` (`/exports`, `/exports/{id}`, with a query).
 pub fn get(key: &str, path_and_query: &str) -> Request {
     let mut req = bulk_event("bulk-export-get", Some(key));
-    let (path, query) = path_and_query
-        .split_once('?')
-        .unwrap_or((path_and_query, ""));
+    let query = path_and_query.split_once('?').map_or("", |(_, q)| q);
     *req.uri_mut() = format!("https://api.example.com{path_and_query}")
         .parse()
         .expect("uri");
     let params: std::collections::HashMap<String, String> = query
         .split('&')
-        .filter(|p| !p.is_empty())
-        .filter_map(|p| {
-            p.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let _ = path;
     lambda_http::RequestExt::with_query_string_parameters(req, params)
 }
 

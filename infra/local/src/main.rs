@@ -318,7 +318,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 .await?;
                 bar.finish();
             }
-            println!("Seeded tenant {tenant}: {contacts} contacts, {organisations} organisations, {households} households, {activity_count} activities (seed {seed}).");
+            println!("Seeded tenant {tenant}: {contacts} contacts, {organisations} organisations, {households} households (seed {seed}).");
+            if activity_count > 0 {
+                println!("Seeded tenant {tenant}: {activity_count} activities (2026-09-01..2026-10-30 UTC).");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::ApiKey { command } => run_api_key(command).await,
