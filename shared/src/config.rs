@@ -27,7 +27,8 @@ use crate::store::aws::DynamoStore;
 use crate::store::embedded::EmbeddedFiles;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::{
-    EntitySource, EntityWriter, ExportLogStore, FileStore, JobQueue, StoreError, TenantConfigStore,
+    ActivityStore, ApiKeyStore, BulkJobStore, EntitySource, EntityWriter, ExportLogStore,
+    FileStore, JobQueue, StoreError, TenantConfigStore,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -237,6 +238,10 @@ pub struct Backend {
     queue: Option<Arc<dyn JobQueue>>,
     /// `None` when the AWS backend has no `EXPORTS_EXPORTS_TABLE`.
     export_logs: Option<Arc<dyn ExportLogStore>>,
+    /// `None` when the AWS backend has no `EXPORTS_EXPORTS_TABLE`.
+    bulk_jobs: Option<Arc<dyn BulkJobStore>>,
+    api_keys: Arc<dyn ApiKeyStore>,
+    activities: Arc<dyn ActivityStore>,
     /// The SDK configuration, loaded once, for every AWS client (AWS only).
     aws: Option<aws_config::SdkConfig>,
 }
@@ -273,6 +278,7 @@ impl Backend {
                 let mut backend = Backend::over(store.clone(), None);
                 backend.files = Some(Arc::new(files));
                 backend.queue = Some(store.clone());
+                backend.bulk_jobs = Some(store.clone());
                 backend.export_logs = Some(store);
                 Ok(backend)
             }
@@ -304,6 +310,12 @@ impl Backend {
                         table.clone(),
                     )) as Arc<dyn ExportLogStore>
                 });
+                backend.bulk_jobs = aws.exports_table.as_ref().map(|table| {
+                    Arc::new(crate::store::aws::DynamoBulkJobs::new(
+                        aws_sdk_dynamodb::Client::new(&sdk),
+                        table.clone(),
+                    )) as Arc<dyn BulkJobStore>
+                });
                 backend.aws = Some(sdk);
                 Ok(backend)
             }
@@ -312,9 +324,18 @@ impl Backend {
 
     fn over<S>(store: Arc<S>, aws: Option<aws_config::SdkConfig>) -> Self
     where
-        S: EntitySource + EntityWriter + TenantConfigStore + crate::store::ReferenceStore + 'static,
+        S: EntitySource
+            + EntityWriter
+            + TenantConfigStore
+            + crate::store::ReferenceStore
+            + ApiKeyStore
+            + ActivityStore
+            + 'static,
     {
         Backend {
+            api_keys: store.clone(),
+            activities: store.clone(),
+            bulk_jobs: None,
             entities: store.clone(),
             entity_writer: store.clone(),
             tenant_config: store.clone(),
@@ -359,6 +380,27 @@ impl Backend {
                 name: "EXPORTS_EXPORTS_TABLE",
                 what: "the DynamoDB Exports table (export logs)",
             })
+    }
+
+    /// Bulk jobs: a SQLite table (embedded) or the Exports table.
+    ///
+    /// # Errors
+    /// [`ConfigError::MissingVariable`] when the AWS backend has no Exports table.
+    pub fn bulk_jobs(&self) -> Result<Arc<dyn BulkJobStore>, ConfigError> {
+        self.bulk_jobs.clone().ok_or(ConfigError::MissingVariable {
+            name: "EXPORTS_EXPORTS_TABLE",
+            what: "the DynamoDB Exports table (bulk jobs)",
+        })
+    }
+
+    /// API keys, the blocked flag and rate buckets (TenantConfig).
+    pub fn api_keys(&self) -> Arc<dyn ApiKeyStore> {
+        self.api_keys.clone()
+    }
+
+    /// Day-bucketed activities (Entities).
+    pub fn activities(&self) -> Arc<dyn ActivityStore> {
+        self.activities.clone()
     }
 
     pub fn entities(&self) -> Arc<dyn EntitySource> {

@@ -4,12 +4,15 @@
 //! The binary (`main.rs`) only parses the command line; each command lives in
 //! its own module so tests can call it.
 
+pub mod activities;
+pub mod api_keys;
 pub mod demo;
 pub mod generate;
 pub mod import;
 pub mod options;
 pub mod serve;
 pub mod token;
+pub mod worker;
 
 /// The development HS256 secret, used only by `exports-local` when
 /// `EXPORTS_JWT_SECRET` is not set. It is printed at start-up; never deploy it.

@@ -3,8 +3,11 @@
 
 use clap::{Args, Parser, Subcommand};
 use exports_local::options::{self as opts, Change};
-use exports_local::{demo, generate, import, serve, token, DEV_JWT_SECRET};
+use exports_local::{
+    activities, api_keys, demo, generate, import, serve, token, worker, DEV_JWT_SECRET,
+};
 use exports_shared::config::{Backend, Settings};
+use exports_shared::model::bulk::Permission;
 use exports_shared::model::{EntityKind, TenantId};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,9 +51,31 @@ enum Command {
         organisations: u64,
         #[arg(long, default_value_t = 200)]
         households: u64,
+        /// Activities, spread over 2026-09-01..2026-10-30 (UTC) and every type.
+        #[arg(long, default_value_t = 0)]
+        activities: u64,
         /// The random seed: the same seed gives the same data.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+    },
+    /// Run one bulk export in this process (no queue, no HTTP) and print its
+    /// rows, bytes, sha256 and file: to measure the worker (e.g. peak RSS).
+    BulkRun {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = demo::DEMO_TENANT)]
+        tenant: String,
+        /// An ExportCreation body, as POST /exports takes it.
+        #[arg(
+            long,
+            default_value = r#"{"exportType":"contacts","dateFormat":"ISO","delimiter":","}"#
+        )]
+        body: String,
+    },
+    /// Create, list or revoke bulk-export API keys.
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
     },
     /// Print a development JWT signed with EXPORTS_JWT_SECRET (or the dev default).
     Token {
@@ -140,6 +165,41 @@ enum OptionsAction {
     },
 }
 
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key and print it (it is shown only once).
+    Create {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = demo::DEMO_TENANT)]
+        tenant: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// createExports or readExports; repeat for several (default both).
+        #[arg(long = "permission", value_parser = parse_permission)]
+        permissions: Vec<Permission>,
+    },
+    /// List a tenant's keys (ids, names, permissions; never the keys).
+    List {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = demo::DEMO_TENANT)]
+        tenant: String,
+    },
+    /// Revoke a key by its id.
+    Revoke {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = demo::DEMO_TENANT)]
+        tenant: String,
+        id: String,
+    },
+}
+
+fn parse_permission(s: &str) -> Result<Permission, String> {
+    Permission::parse(s).ok_or_else(|| "expected createExports or readExports".into())
+}
+
 fn parse_entity(s: &str) -> Result<EntityKind, String> {
     EntityKind::from_path(s).ok_or_else(|| "expected contacts, organisations or households".into())
 }
@@ -194,10 +254,25 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     backend.entity_writer().as_ref(),
                 )
                 .await?;
+                activities::write_activities(
+                    backend.entities().as_ref(),
+                    backend.activities().as_ref(),
+                    &TenantId::new(demo::DEMO_TENANT),
+                    DEMO_ACTIVITIES,
+                    42,
+                    None,
+                )
+                .await?;
             }
             if backend.reference().countries().await?.is_empty() {
                 opts::load_reference(backend.reference().as_ref()).await?;
             }
+            let api_key = api_keys::demo_key(
+                backend.api_keys().as_ref(),
+                &TenantId::new(demo::DEMO_TENANT),
+                &common.data_dir,
+            )
+            .await?;
             let verifier = settings.load_jwt_verifier().await?;
             let token = token::mint(
                 &token_request(&settings, demo::DEMO_TENANT),
@@ -230,13 +305,37 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 reference: backend.reference(),
                 verifier: sync_export.verifier.clone(),
             };
+            let bulk_exports = bulk_export_api::Deps {
+                jobs: backend.bulk_jobs()?,
+                keys: backend.api_keys(),
+                config: backend.tenant_config(),
+                queue: backend.queue()?,
+                files: export_logs.files.clone(),
+                rate: bulk_export_api::rate_from_env(),
+                url_ttl: bulk_export_api::url_ttl_from_env(),
+            };
+            let worker_deps = exports_shared::service::bulk::WorkerDeps::new(
+                backend.bulk_jobs()?,
+                backend.entities(),
+                backend.activities(),
+                backend.tenant_config(),
+                export_logs.files.clone(),
+            );
+            let queue = exports_shared::store::embedded::EmbeddedStore::open(&common.data_dir)?;
+            tokio::spawn(worker::run(
+                queue,
+                worker_deps,
+                std::time::Duration::from_secs(300),
+            ));
             let app = serve::App {
                 sync_export,
                 export_logs,
                 config_api,
+                bulk_exports,
                 files,
             };
             print_banner(port, &token);
+            print_bulk_banner(port, &api_key);
             serve::serve(app, std::net::SocketAddr::from(([127, 0, 0, 1], port))).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -246,6 +345,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             contacts,
             organisations,
             households,
+            activities: activity_count,
             seed,
         } => {
             let (_, backend) = open(common.data_dir).await?;
@@ -270,8 +370,69 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             )
             .await?;
             bar.finish();
+            if activity_count > 0 {
+                let bar = indicatif::ProgressBar::new(activity_count);
+                bar.set_style(indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} activities ({per_sec}, eta {eta})",
+                )?);
+                activities::write_activities(
+                    backend.entities().as_ref(),
+                    backend.activities().as_ref(),
+                    &tenant,
+                    activity_count,
+                    seed,
+                    Some(&bar),
+                )
+                .await?;
+                bar.finish();
+            }
             println!("Seeded tenant {tenant}: {contacts} contacts, {organisations} organisations, {households} households (seed {seed}).");
+            if activity_count > 0 {
+                println!("Seeded tenant {tenant}: {activity_count} activities (2026-09-01..2026-10-30 UTC).");
+            }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::ApiKey { command } => run_api_key(command).await,
+        Command::BulkRun {
+            common,
+            tenant,
+            body,
+        } => {
+            let (_, backend) = open(common.data_dir).await?;
+            let spec = exports_shared::api::bulk::parse_creation(body.as_bytes())
+                .map_err(|e| format!("invalid body: {}", e.body()))?;
+            let tenant = TenantId::new(tenant);
+            let job = exports_shared::model::bulk::BulkJob::new(
+                exports_shared::model::bulk::BulkJob::new_id(),
+                spec,
+                chrono::Utc::now(),
+            );
+            backend.bulk_jobs()?.create_job(&tenant, &job).await?;
+            let deps = exports_shared::service::bulk::WorkerDeps::new(
+                backend.bulk_jobs()?,
+                backend.entities(),
+                backend.activities(),
+                backend.tenant_config(),
+                backend.files()?,
+            );
+            let msg = exports_shared::store::JobMessage {
+                tenant,
+                job_id: job.id.clone(),
+            };
+            match exports_shared::service::bulk::run_job(&deps, &msg).await? {
+                exports_shared::service::bulk::JobOutcome::Finished(done) => {
+                    let out = done.output.ok_or("finished without output")?;
+                    println!(
+                        "job {} rows {} bytes {} sha256 {} file {}",
+                        done.id, out.rows, out.bytes, out.sha256, out.file_key
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                other => {
+                    eprintln!("job {} did not finish: {other:?}", job.id);
+                    Ok(ExitCode::from(1))
+                }
+            }
         }
         Command::Token {
             tenant,
@@ -371,6 +532,84 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Activities seeded into the demo tenant.
+const DEMO_ACTIVITIES: u64 = 3_000;
+
+async fn run_api_key(command: ApiKeyCommand) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    match command {
+        ApiKeyCommand::Create {
+            common,
+            tenant,
+            name,
+            permissions,
+        } => {
+            let (_, backend) = open(common.data_dir).await?;
+            let permissions = if permissions.is_empty() {
+                api_keys::ALL.to_vec()
+            } else {
+                permissions
+            };
+            let (key, record) = api_keys::create(
+                backend.api_keys().as_ref(),
+                &TenantId::new(tenant),
+                &name,
+                permissions,
+            )
+            .await?;
+            println!("{key}");
+            eprintln!(
+                "Created key {} ({}) for tenant {}. It is shown only once.",
+                record.id, record.name, record.tenant
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        ApiKeyCommand::List { common, tenant } => {
+            let (_, backend) = open(common.data_dir).await?;
+            for k in backend
+                .api_keys()
+                .list_api_keys(&TenantId::new(tenant))
+                .await?
+            {
+                let perms: Vec<&str> = k.permissions.iter().map(|p| p.as_str()).collect();
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    k.id,
+                    k.name,
+                    perms.join(","),
+                    k.created_at.to_rfc3339()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ApiKeyCommand::Revoke { common, tenant, id } => {
+            let (_, backend) = open(common.data_dir).await?;
+            if backend
+                .api_keys()
+                .revoke_api_key(&TenantId::new(&tenant), &id)
+                .await?
+            {
+                println!("Revoked key {id} of tenant {tenant}.");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("Tenant {tenant} has no key {id}.");
+                Ok(ExitCode::from(1))
+            }
+        }
+    }
+}
+
+fn print_bulk_banner(port: u16, key: &str) {
+    println!(
+        r#"Bulk exports (API key of the demo tenant: {key}):
+
+curl "http://127.0.0.1:{port}/exports" -X POST \
+  -H "Authorization: apiKey {key}" -H "Content-Type: application/json" \
+  --data '{{"exportType":"activities","dateFormat":"ISO","delimiter":",","filters":{{"fromDate":"2026-10-01T00:00:00Z","toDate":"2026-11-01T00:00:00Z"}}}}'
+curl "http://127.0.0.1:{port}/exports" -H "Authorization: apiKey {key}"
+"#
+    );
 }
 
 fn print_banner(port: u16, token: &str) {

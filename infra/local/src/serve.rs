@@ -20,6 +20,7 @@ pub struct App {
     pub sync_export: sync_export::Deps,
     pub export_logs: export_logs::Deps,
     pub config_api: config_api::Deps,
+    pub bulk_exports: bulk_export_api::Deps,
     pub files: EmbeddedFiles,
 }
 
@@ -50,6 +51,13 @@ pub async fn route(app: &App, req: Request) -> Response<Body> {
     }
     if config_api::serves(&path) {
         return match config_api::handle(&app.config_api, req).await {
+            Ok(r) => r,
+            Err(never) => match never {},
+        };
+    }
+    if path == bulk_export_api::PREFIX || path.starts_with(&format!("{}/", bulk_export_api::PREFIX))
+    {
+        return match bulk_export_api::handle(&app.bulk_exports, req).await {
             Ok(r) => r,
             Err(never) => match never {},
         };

@@ -3,6 +3,7 @@
 //! Each API keeps its own error shape; each maps its errors to HTTP in one
 //! place.
 
+pub mod bulk;
 pub mod export_logs;
 pub mod http_util;
 pub mod listing;

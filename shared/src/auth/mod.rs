@@ -5,6 +5,7 @@
 //! against its claims. The result is a [`Principal`], whose tenant only ever
 //! comes from the verified claims.
 
+pub mod api_key;
 mod jwt;
 mod principal;
 

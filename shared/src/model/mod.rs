@@ -1,5 +1,6 @@
 //! The domain model: entities, the column registry, custom fields, tenants.
 
+pub mod bulk;
 pub mod columns;
 pub mod custom;
 pub mod entity;

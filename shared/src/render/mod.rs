@@ -6,6 +6,7 @@
 
 pub mod csv;
 pub mod locale;
+pub mod moment;
 pub mod xlsx;
 
 pub use self::csv::{neutralise_formula, CsvRenderer};

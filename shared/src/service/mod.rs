@@ -1,5 +1,6 @@
 //! Export services: the logic behind the handlers, over the store traits.
 
+pub mod bulk;
 pub mod export_logs;
 pub mod listing;
 pub mod lookups;

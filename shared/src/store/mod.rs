@@ -5,11 +5,13 @@
 //! key, so no call can read or write across tenants.
 
 pub mod aws;
+pub mod bulk;
 pub mod embedded;
 pub mod files;
 pub mod keys;
 pub mod reference_items;
 
+pub use bulk::{ActivityStore, ApiKeyStore, BulkJobStore};
 pub use files::{
     FileKey, FileMeta, FileStore, JobMessage, JobQueue, MultipartUpload, PresignedUrl, StoredFile,
 };

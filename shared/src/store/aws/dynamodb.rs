@@ -26,7 +26,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 /// The most puts one `BatchWriteItem` may carry.
-const BATCH_WRITE_MAX: usize = 25;
+pub(super) const BATCH_WRITE_MAX: usize = 25;
 
 /// How many times one chunk is sent before its unprocessed items are an error.
 const BATCH_WRITE_ATTEMPTS: u32 = 8;
@@ -99,7 +99,7 @@ impl DynamoStore {
     }
 
     /// One TenantConfig value, `None` when absent.
-    async fn get_config<T: DeserializeOwned>(
+    pub(super) async fn get_config<T: DeserializeOwned>(
         &self,
         pk: String,
         sk: &str,
@@ -155,7 +155,7 @@ impl DynamoStore {
     }
 
     /// Inserts or replaces one TenantConfig item.
-    async fn put_config(&self, config: ConfigItem) -> Result<(), StoreError> {
+    pub(super) async fn put_config(&self, config: ConfigItem) -> Result<(), StoreError> {
         let context = format!("put {} {}", self.config_table, config.sk);
         self.client
             .put_item()
@@ -169,7 +169,10 @@ impl DynamoStore {
 
     /// Writes one chunk of at most [`BATCH_WRITE_MAX`] puts to the Entities
     /// table, resending `UnprocessedItems` with exponential backoff.
-    async fn batch_write(&self, mut pending: Vec<WriteRequest>) -> Result<(), StoreError> {
+    pub(super) async fn batch_write(
+        &self,
+        mut pending: Vec<WriteRequest>,
+    ) -> Result<(), StoreError> {
         let table = &self.entities_table;
         for attempt in 0..BATCH_WRITE_ATTEMPTS {
             if attempt > 0 {

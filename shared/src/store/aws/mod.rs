@@ -23,6 +23,7 @@
 //! Conversions between items and domain values live in [`item`]; the store
 //! itself is [`DynamoStore`].
 
+mod bulk;
 mod dynamodb;
 mod export_logs;
 pub mod item;
@@ -30,6 +31,7 @@ mod reference;
 mod s3;
 mod sqs;
 
+pub use bulk::DynamoBulkJobs;
 pub use dynamodb::{DynamoStore, UnprocessedItems};
 pub use export_logs::DynamoExportLogs;
 pub use s3::S3Files;

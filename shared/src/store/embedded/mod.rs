@@ -4,6 +4,7 @@
 //!
 //! SQLite calls block, so each runs on tokio's blocking pool.
 
+mod bulk;
 mod files;
 mod queue;
 mod reference;

@@ -1,0 +1,352 @@
+//! The bulk export worker's job runner, [`run_job`]: claim the job with a
+//! lease, read the rows (contact shards, or one query per UTC day of the
+//! activities window, several partitions in parallel), filter them, write CSV
+//! into a multipart upload in parts of at least 5 MiB, report progress, and
+//! finish the job with rows, bytes and sha256. Memory is bounded by the
+//! part size and a few pages per partition in flight, whatever the row count.
+
+pub mod columns;
+mod source;
+
+use crate::model::bulk::{BulkJob, ExportType, JobOutput};
+use crate::model::{EntityKind, OptionKind, Record, TenantId};
+use crate::render::moment::MomentFormatter;
+use crate::store::bulk::{self as jobs, ActivityStore, BulkJobStore, Claim};
+use crate::store::files::{
+    FileKey, FileMeta, FileStore, JobMessage, MultipartUpload, MIN_PART_BYTES,
+};
+use crate::store::{EntitySource, StoreError, TenantConfigStore};
+use chrono::Utc;
+use columns::{columns, segment_field, CellWriter};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// After this many claims a job is marked `error` instead of retried.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// What the runner needs.
+#[derive(Clone)]
+pub struct WorkerDeps {
+    pub jobs: Arc<dyn BulkJobStore>,
+    pub entities: Arc<dyn EntitySource>,
+    pub activities: Arc<dyn ActivityStore>,
+    pub config: Arc<dyn TenantConfigStore>,
+    pub files: Arc<dyn FileStore>,
+    /// How long a claim lasts without progress.
+    pub lease: chrono::Duration,
+    /// Upload part size (at least [`MIN_PART_BYTES`]).
+    pub part_bytes: usize,
+    /// Records per read.
+    pub page_size: usize,
+    /// Partitions read at once.
+    pub parallelism: usize,
+    /// Least time between two progress writes.
+    pub progress_every: Duration,
+}
+
+impl WorkerDeps {
+    /// Defaults: 2-minute lease, 8 MiB parts, 500-record pages, 4 partitions
+    /// at once, progress every 2 seconds.
+    pub fn new(
+        jobs: Arc<dyn BulkJobStore>,
+        entities: Arc<dyn EntitySource>,
+        activities: Arc<dyn ActivityStore>,
+        config: Arc<dyn TenantConfigStore>,
+        files: Arc<dyn FileStore>,
+    ) -> Self {
+        WorkerDeps {
+            jobs,
+            entities,
+            activities,
+            config,
+            files,
+            lease: chrono::Duration::minutes(2),
+            part_bytes: 8 * 1024 * 1024,
+            page_size: 500,
+            parallelism: 4,
+            progress_every: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What happened to a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobOutcome {
+    /// This run wrote the file.
+    Finished(BulkJob),
+    /// The job was finished or failed before (a redelivery): nothing done.
+    AlreadyDone,
+    /// The job was marked `error` (a permanent failure).
+    Failed(BulkJob),
+    /// No such job (e.g. expired): nothing to do.
+    Missing,
+}
+
+/// Why a run did not complete. The message should be retried.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("another worker holds the job's lease")]
+    Busy,
+    #[error("the lease was lost while running")]
+    LeaseLost,
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+    #[error("writing the CSV failed")]
+    Csv(#[from] csv::Error),
+}
+
+/// Runs one job message. Finished and failed jobs are left alone, so a
+/// redelivered message is a no-op; a job another worker holds is `Busy`.
+///
+/// # Errors
+/// [`WorkerError`] when the message should be retried (the upload is
+/// aborted and the lease released first).
+pub async fn run_job(deps: &WorkerDeps, msg: &JobMessage) -> Result<JobOutcome, WorkerError> {
+    let owner = uuid::Uuid::new_v4().to_string();
+    let tenant = &msg.tenant;
+    let now = Utc::now();
+    let mut job = match jobs::claim(
+        deps.jobs.as_ref(),
+        tenant,
+        &msg.job_id,
+        &owner,
+        now,
+        deps.lease,
+    )
+    .await?
+    {
+        Claim::Claimed(job) => job,
+        Claim::Done(_) => return Ok(JobOutcome::AlreadyDone),
+        Claim::Busy(_) => return Err(WorkerError::Busy),
+        Claim::Missing => {
+            tracing::warn!(tenant = %tenant, job = %msg.job_id, "job message for an unknown job");
+            return Ok(JobOutcome::Missing);
+        }
+    };
+    tracing::info!(tenant = %tenant, job = %job.id, attempt = job.attempts, "job claimed");
+    if job.attempts > MAX_ATTEMPTS {
+        return give_up(
+            deps,
+            tenant,
+            job,
+            &owner,
+            "The export failed repeatedly; create it again",
+        )
+        .await;
+    }
+    let settings = deps.config.settings(tenant).await?;
+    let dates = match MomentFormatter::new(
+        job.spec.date_format,
+        settings.locale.as_deref(),
+        settings.timezone.as_deref(),
+    ) {
+        Ok(f) => f,
+        Err(e) => {
+            let message = format!("The account's locale settings are invalid: {e}");
+            return give_up(deps, tenant, job, &owner, &message).await;
+        }
+    };
+    let name = format!(
+        "{}_{}.csv",
+        job.spec.export_type.as_str(),
+        job.created_at.format("%Y%m%d-%H%M%S")
+    );
+    let key = FileKey::new(tenant, &format!("bulk/{}", job.id), &name)?;
+    let meta = FileMeta {
+        content_type: "text/csv; charset=utf-8".into(),
+        content_disposition: crate::api::http_util::attachment(&name),
+    };
+    let mut upload = deps.files.start_upload(&key, &meta).await?;
+    match write_file(deps, tenant, &mut job, &owner, dates, upload.as_mut()).await {
+        Ok(rows) => {
+            let stored = upload.complete().await?;
+            let output = JobOutput {
+                file_key: stored.key.as_str().to_string(),
+                rows,
+                bytes: stored.bytes,
+                sha256: stored.sha256,
+                finished_at: Utc::now(),
+            };
+            if jobs::finish(deps.jobs.as_ref(), tenant, &mut job, &owner, output).await? {
+                tracing::info!(tenant = %tenant, job = %job.id, rows, "job finished");
+                Ok(JobOutcome::Finished(job))
+            } else {
+                Err(WorkerError::LeaseLost)
+            }
+        }
+        Err(e) => {
+            if let Err(abort) = upload.abort().await {
+                tracing::error!(error = ?abort, job = %job.id, "aborting the upload failed");
+            }
+            release(deps, tenant, &mut job, &owner).await;
+            Err(e)
+        }
+    }
+}
+
+async fn give_up(
+    deps: &WorkerDeps,
+    tenant: &TenantId,
+    mut job: BulkJob,
+    owner: &str,
+    message: &str,
+) -> Result<JobOutcome, WorkerError> {
+    if jobs::fail(
+        deps.jobs.as_ref(),
+        tenant,
+        &mut job,
+        owner,
+        message,
+        Utc::now(),
+    )
+    .await?
+    {
+        tracing::warn!(tenant = %tenant, job = %job.id, message, "job failed");
+        Ok(JobOutcome::Failed(job))
+    } else {
+        Err(WorkerError::LeaseLost)
+    }
+}
+
+/// Gives the lease up (expires it now), so a retry need not wait for it.
+async fn release(deps: &WorkerDeps, tenant: &TenantId, job: &mut BulkJob, owner: &str) {
+    let now = Utc::now();
+    let r = jobs::report_progress(
+        deps.jobs.as_ref(),
+        tenant,
+        job,
+        owner,
+        job.progress,
+        now,
+        chrono::Duration::zero(),
+    )
+    .await;
+    if let Err(e) = r {
+        tracing::warn!(error = ?e, job = %job.id, "releasing the lease failed");
+    }
+}
+
+/// Streams the rows into the upload; returns how many were written.
+async fn write_file(
+    deps: &WorkerDeps,
+    tenant: &TenantId,
+    job: &mut BulkJob,
+    owner: &str,
+    dates: MomentFormatter,
+    upload: &mut dyn MultipartUpload,
+) -> Result<u64, WorkerError> {
+    let spec = job.spec.clone();
+    let custom = match (spec.export_type, spec.version) {
+        (ExportType::Contacts, crate::model::bulk::ExportVersion::V2) => {
+            deps.config
+                .custom_fields(tenant, EntityKind::Contacts)
+                .await?
+        }
+        _ => Vec::new(),
+    };
+    let cols = columns(spec.export_type, spec.version, &custom);
+    let segments = deps
+        .config
+        .options(tenant, OptionKind::Segments)
+        .await?
+        .into_iter()
+        .map(|o| (o.code, o.display_name))
+        .collect();
+    let cells = CellWriter { dates, segments };
+    let part_bytes = deps.part_bytes.max(MIN_PART_BYTES);
+    let builder = {
+        let mut b = csv::WriterBuilder::new();
+        b.delimiter(spec.delimiter as u8)
+            .terminator(csv::Terminator::CRLF);
+        b
+    };
+    let new_buffer = || Vec::with_capacity(part_bytes + 64 * 1024);
+    let mut csv = builder.from_writer(new_buffer());
+    csv.write_record(cols.iter().map(|c| c.header.as_str()))?;
+    let mut pages = source::open(deps, tenant, &spec).await?;
+    let keep = filter_for(&spec);
+    let mut rows: u64 = 0;
+    let mut cell = String::new();
+    let mut record_cells: Vec<String> = vec![String::new(); cols.len()];
+    let mut last_progress = Instant::now();
+    while let Some(page) = pages.next().await {
+        for record in page? {
+            if !keep(&record) {
+                continue;
+            }
+            for (c, slot) in cols.iter().zip(record_cells.iter_mut()) {
+                cells.write(c, &record, &mut cell);
+                slot.clone_from(&cell);
+            }
+            csv.write_record(&record_cells)?;
+            rows += 1;
+            if csv.get_ref().len() >= part_bytes {
+                let full = std::mem::replace(&mut csv, builder.from_writer(new_buffer()));
+                upload.put_part(into_bytes(full)?).await?;
+            }
+        }
+        if last_progress.elapsed() >= deps.progress_every {
+            last_progress = Instant::now();
+            let ok = jobs::report_progress(
+                deps.jobs.as_ref(),
+                tenant,
+                job,
+                owner,
+                rows,
+                Utc::now(),
+                deps.lease,
+            )
+            .await?;
+            if !ok {
+                return Err(WorkerError::LeaseLost);
+            }
+        }
+    }
+    upload.put_part(into_bytes(csv)?).await?;
+    Ok(rows)
+}
+
+fn into_bytes(csv: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, WorkerError> {
+    csv.into_inner()
+        .map_err(|e| WorkerError::Csv(csv::Error::from(e.into_error())))
+}
+
+/// The filter of an export: segment membership, and for activities the
+/// types and the window `[fromDate, toDate)`.
+fn filter_for(spec: &crate::model::bulk::ExportSpec) -> impl Fn(&Record) -> bool {
+    let segment = spec.filters.segment_id.clone();
+    let seg_field = segment_field(spec.export_type);
+    let types = spec
+        .filters
+        .activity_types
+        .clone()
+        .filter(|t| !t.is_empty());
+    let window = match spec.export_type {
+        ExportType::Activities => spec.filters.from_date.zip(spec.filters.to_date),
+        ExportType::Contacts => None,
+    };
+    move |r: &Record| {
+        if let Some(s) = &segment {
+            if r.get(seg_field).as_str() != Some(s.as_str()) {
+                return false;
+            }
+        }
+        if let Some(types) = &types {
+            let t = r.get("activityType").as_str().unwrap_or_default();
+            if !types.iter().any(|x| x == t) {
+                return false;
+            }
+        }
+        if let Some((from, to)) = window {
+            match r
+                .get("occurredAt")
+                .as_str()
+                .and_then(crate::model::value::parse_datetime_utc)
+            {
+                Some(at) if at >= from && at < to => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+}

@@ -1,0 +1,463 @@
+//! The bulk export traits over DynamoDB, under the keys of
+//! [`crate::store::bulk`]:
+//!
+//! - [`DynamoBulkJobs`]: jobs and idempotency records in the Exports table.
+//!   Items carry `data` (the JSON) and a numeric `version`; a job is created
+//!   with `attribute_not_exists(pk)` and replaced with `version = :expected`,
+//!   so every transition is a conditional write.
+//! - [`ApiKeyStore`] and [`ActivityStore`] on [`DynamoStore`]: keys, their
+//!   pointer items, the blocked flag and rate buckets in TenantConfig
+//!   (buckets conditional on `version` too); activities in Entities.
+
+use super::dynamodb::{DynamoStore, BATCH_WRITE_MAX};
+use super::item::{self, string_attr, ConfigItem, Item, DATA};
+use crate::model::bulk::{ApiKey, BulkJob};
+use crate::model::{Record, TenantId};
+use crate::store::bulk::{
+    self, ActivityStore, ApiKeyStore, Bucket, BulkJobStore, IdempotencyRecord, JobPage,
+};
+use crate::store::{keys, StoreError};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::Client;
+use chrono::NaiveDate;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// The attribute holding an item's version.
+pub const VERSION: &str = "version";
+
+fn json<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// `{pk, sk, data, version?}`.
+fn versioned(pk: String, sk: String, data: String, version: Option<u64>) -> Item {
+    let mut it = item::key(pk, sk);
+    it.insert(DATA.into(), AttributeValue::S(data));
+    if let Some(v) = version {
+        it.insert(VERSION.into(), AttributeValue::N(v.to_string()));
+    }
+    it
+}
+
+fn value_of<T: DeserializeOwned>(found: &Item) -> Result<T, StoreError> {
+    let sk = string_attr(found, item::SK)?;
+    serde_json::from_str(string_attr(found, DATA)?)
+        .map_err(|e| StoreError::Corrupt(format!("{sk}: {e}")))
+}
+
+fn condition_failed(e: &SdkError<PutItemError>) -> bool {
+    e.as_service_error()
+        .is_some_and(PutItemError::is_conditional_check_failed_exception)
+}
+
+/// A conditional put: `Ok(false)` when the condition failed.
+async fn put_if(
+    client: &Client,
+    table: &str,
+    it: Item,
+    condition: &str,
+    values: HashMap<String, AttributeValue>,
+) -> Result<bool, StoreError> {
+    let values = (!values.is_empty()).then_some(values);
+    let names = condition
+        .contains("#v")
+        .then(|| HashMap::from([("#v".to_string(), VERSION.to_string())]));
+    match client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(it))
+        .condition_expression(condition)
+        .set_expression_attribute_values(values)
+        .set_expression_attribute_names(names)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if condition_failed(&e) => Ok(false),
+        Err(e) => Err(StoreError::backend(format!("put {table}"), e)),
+    }
+}
+
+async fn get(
+    client: &Client,
+    table: &str,
+    pk: String,
+    sk: &str,
+) -> Result<Option<Item>, StoreError> {
+    Ok(client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(item::key(pk, sk)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| StoreError::backend(format!("get {table} {sk}"), e))?
+        .item)
+}
+
+/// Jobs and idempotency records in the Exports table. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct DynamoBulkJobs {
+    client: Client,
+    table: String,
+}
+
+impl DynamoBulkJobs {
+    /// Jobs in `table` (the Exports table). Makes no request.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoBulkJobs {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl BulkJobStore for DynamoBulkJobs {
+    async fn create_job(&self, tenant: &TenantId, job: &BulkJob) -> Result<(), StoreError> {
+        let sk = bulk::job_sk(&job.id);
+        let it = versioned(
+            keys::tenant_pk(tenant),
+            sk.clone(),
+            json(job)?,
+            Some(job.version),
+        );
+        if put_if(
+            &self.client,
+            &self.table,
+            it,
+            "attribute_not_exists(pk)",
+            HashMap::new(),
+        )
+        .await?
+        {
+            Ok(())
+        } else {
+            Err(StoreError::AlreadyExists(sk))
+        }
+    }
+
+    async fn get_job(&self, tenant: &TenantId, id: &str) -> Result<Option<BulkJob>, StoreError> {
+        get(
+            &self.client,
+            &self.table,
+            keys::tenant_pk(tenant),
+            &bulk::job_sk(id),
+        )
+        .await?
+        .as_ref()
+        .map(value_of)
+        .transpose()
+    }
+
+    async fn replace_job(
+        &self,
+        tenant: &TenantId,
+        job: &BulkJob,
+        expected_version: u64,
+    ) -> Result<bool, StoreError> {
+        let it = versioned(
+            keys::tenant_pk(tenant),
+            bulk::job_sk(&job.id),
+            json(job)?,
+            Some(job.version),
+        );
+        put_if(
+            &self.client,
+            &self.table,
+            it,
+            "#v = :expected",
+            HashMap::from([(
+                ":expected".to_string(),
+                AttributeValue::N(expected_version.to_string()),
+            )]),
+        )
+        .await
+    }
+
+    async fn list_jobs(
+        &self,
+        tenant: &TenantId,
+        offset: u64,
+        limit: u32,
+    ) -> Result<JobPage, StoreError> {
+        let pk = keys::tenant_pk(tenant);
+        let mut jobs = Vec::new();
+        let mut seen: u64 = 0;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .expression_attribute_values(":prefix", AttributeValue::S(bulk::JOB_PREFIX.into()))
+                .scan_index_forward(false)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::backend(format!("query {} jobs", self.table), e))?;
+            for found in out.items() {
+                if seen >= offset && jobs.len() < limit as usize {
+                    jobs.push(value_of(found)?);
+                }
+                seen += 1;
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(JobPage { jobs, total: seen });
+            }
+        }
+    }
+
+    async fn put_idempotency(
+        &self,
+        tenant: &TenantId,
+        record: &IdempotencyRecord,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let pk = keys::tenant_pk(tenant);
+        let sk = bulk::idempotency_sk(&record.key_sha256);
+        let it = versioned(pk.clone(), sk.clone(), json(record)?, None);
+        if put_if(
+            &self.client,
+            &self.table,
+            it,
+            "attribute_not_exists(pk)",
+            HashMap::new(),
+        )
+        .await?
+        {
+            return Ok(None);
+        }
+        get(&self.client, &self.table, pk, &sk)
+            .await?
+            .as_ref()
+            .map(value_of)
+            .transpose()
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Pointer {
+    tenant: TenantId,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Blocked {
+    blocked: bool,
+}
+
+#[async_trait]
+impl ApiKeyStore for DynamoStore {
+    async fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let sk = bulk::api_key_sk(&key.sha256);
+        self.put_config(ConfigItem::new(
+            keys::tenant_pk(&key.tenant),
+            sk.clone(),
+            key,
+        )?)
+        .await?;
+        let pointer = Pointer {
+            tenant: key.tenant.clone(),
+        };
+        self.put_config(ConfigItem::new(sk, bulk::API_KEY_POINTER_SK, &pointer)?)
+            .await
+    }
+
+    async fn api_key_by_hash(&self, sha256: &str) -> Result<Option<ApiKey>, StoreError> {
+        let sk = bulk::api_key_sk(sha256);
+        let Some(p) = self
+            .get_config::<Pointer>(sk.clone(), bulk::API_KEY_POINTER_SK)
+            .await?
+        else {
+            return Ok(None);
+        };
+        self.get_config(keys::tenant_pk(&p.tenant), &sk).await
+    }
+
+    async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, StoreError> {
+        self.list_config(keys::tenant_pk(tenant), bulk::API_KEY_PREFIX.into())
+            .await
+    }
+
+    async fn revoke_api_key(&self, tenant: &TenantId, id: &str) -> Result<bool, StoreError> {
+        let Some(key) = self
+            .list_api_keys(tenant)
+            .await?
+            .into_iter()
+            .find(|k| k.id == id)
+        else {
+            return Ok(false);
+        };
+        let sk = bulk::api_key_sk(&key.sha256);
+        // The pointer first: once it is gone the key no longer authenticates.
+        for (pk, sk) in [
+            (sk.clone(), bulk::API_KEY_POINTER_SK.to_string()),
+            (keys::tenant_pk(tenant), sk),
+        ] {
+            self.client()
+                .delete_item()
+                .table_name(self.config_table())
+                .set_key(Some(item::key(pk, sk)))
+                .send()
+                .await
+                .map_err(|e| StoreError::backend("revoke api key", e))?;
+        }
+        Ok(true)
+    }
+
+    async fn account_blocked(&self, tenant: &TenantId) -> Result<bool, StoreError> {
+        Ok(self
+            .get_config::<Blocked>(keys::tenant_pk(tenant), bulk::BLOCKED_SK)
+            .await?
+            .is_some_and(|b| b.blocked))
+    }
+
+    async fn set_account_blocked(
+        &self,
+        tenant: &TenantId,
+        blocked: bool,
+    ) -> Result<(), StoreError> {
+        self.put_config(ConfigItem::new(
+            keys::tenant_pk(tenant),
+            bulk::BLOCKED_SK,
+            &Blocked { blocked },
+        )?)
+        .await
+    }
+
+    async fn get_bucket(
+        &self,
+        tenant: &TenantId,
+        key_id: &str,
+    ) -> Result<Option<Bucket>, StoreError> {
+        self.get_config(keys::tenant_pk(tenant), &bulk::rate_sk(key_id))
+            .await
+    }
+
+    async fn put_bucket(
+        &self,
+        tenant: &TenantId,
+        key_id: &str,
+        bucket: &Bucket,
+        expected: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let it = versioned(
+            keys::tenant_pk(tenant),
+            bulk::rate_sk(key_id),
+            json(bucket)?,
+            Some(bucket.version),
+        );
+        match expected {
+            None => {
+                put_if(
+                    self.client(),
+                    self.config_table(),
+                    it,
+                    "attribute_not_exists(pk)",
+                    HashMap::new(),
+                )
+                .await
+            }
+            Some(v) => {
+                put_if(
+                    self.client(),
+                    self.config_table(),
+                    it,
+                    "#v = :expected",
+                    HashMap::from([(":expected".to_string(), AttributeValue::N(v.to_string()))]),
+                )
+                .await
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ActivityStore for DynamoStore {
+    async fn put_activities(
+        &self,
+        tenant: &TenantId,
+        records: Vec<Record>,
+    ) -> Result<(), StoreError> {
+        // BatchWriteItem rejects two puts of one key: keep the last of each.
+        let mut by_key: Vec<(String, String, String)> = Vec::with_capacity(records.len());
+        let mut index: HashMap<(String, String), usize> = HashMap::new();
+        for r in &records {
+            let (at, sk) = bulk::activity_key(r)?;
+            let pk = bulk::activity_pk(tenant, at.date_naive());
+            let data = json(&r.data)?;
+            match index.get(&(pk.clone(), sk.clone())) {
+                Some(&i) => by_key[i].2 = data,
+                None => {
+                    index.insert((pk.clone(), sk.clone()), by_key.len());
+                    by_key.push((pk, sk, data));
+                }
+            }
+        }
+        for chunk in by_key.chunks(BATCH_WRITE_MAX) {
+            let mut writes = Vec::with_capacity(chunk.len());
+            for (pk, sk, data) in chunk {
+                let put = PutRequest::builder()
+                    .set_item(Some(versioned(pk.clone(), sk.clone(), data.clone(), None)))
+                    .build()
+                    .map_err(|e| StoreError::backend("build put request", e))?;
+                writes.push(WriteRequest::builder().put_request(put).build());
+            }
+            self.batch_write(writes).await?;
+        }
+        Ok(())
+    }
+
+    async fn activities_of_day(
+        &self,
+        tenant: &TenantId,
+        day: NaiveDate,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<(Vec<Record>, Option<String>), StoreError> {
+        let pk = bulk::activity_pk(tenant, day);
+        let limit = limit.max(1);
+        let mut out = Vec::with_capacity(limit.min(1_000));
+        let mut after = after.filter(|a| !a.is_empty());
+        loop {
+            let want = i32::try_from(limit - out.len()).unwrap_or(i32::MAX);
+            let query = self
+                .client()
+                .query()
+                .table_name(self.entities_table())
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .consistent_read(true)
+                .limit(want)
+                .set_exclusive_start_key(after.as_ref().map(|a| item::key(pk.clone(), a.clone())));
+            let res = query
+                .send()
+                .await
+                .map_err(|e| StoreError::backend(format!("query {pk}"), e))?;
+            for found in res.items() {
+                let sk = string_attr(found, item::SK)?;
+                let map: serde_json::Map<String, serde_json::Value> = value_of(found)?;
+                let id = sk.split_once('#').map_or(sk, |(_, id)| id);
+                out.push(Record::new(id, map));
+            }
+            match res.last_evaluated_key() {
+                Some(k) => {
+                    let last = string_attr(k, item::SK)?.to_string();
+                    if out.len() >= limit {
+                        return Ok((out, Some(last)));
+                    }
+                    after = Some(last);
+                }
+                None => return Ok((out, None)),
+            }
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! The bulk storage contract (jobs and their transitions, idempotency
+//! records, API keys, the blocked flag, rate buckets, day-bucketed
+//! activities), written once and run on SQLite and on DynamoDB in moto.
+
+use crate::backends;
+use crate::bulk::rec;
+use exports_shared::model::bulk::{
+    ApiKey, BulkJob, DateFormat, ExportFilters, ExportSpec, ExportType, ExportVersion, JobOutput,
+    JobStatus, Permission,
+};
+use exports_shared::model::TenantId;
+use exports_shared::store::aws::DynamoBulkJobs;
+use exports_shared::store::bulk::{
+    claim, fail, finish, report_progress, take_token, Claim, IdempotencyRecord, RateDecision,
+    RateLimit,
+};
+use exports_shared::store::embedded::EmbeddedStore;
+use exports_shared::store::{ActivityStore, ApiKeyStore, BulkJobStore, StoreError};
+use serde_json::json;
+use std::sync::Arc;
+
+/// The stores under test.
+pub struct BulkStores {
+    pub jobs: Arc<dyn BulkJobStore>,
+    pub keys: Arc<dyn ApiKeyStore>,
+    pub activities: Arc<dyn ActivityStore>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub async fn embedded() -> Option<BulkStores> {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Arc::new(EmbeddedStore::open(dir.path()).expect("open"));
+    Some(BulkStores {
+        jobs: s.clone(),
+        keys: s.clone(),
+        activities: s,
+        _dir: Some(dir),
+    })
+}
+
+pub async fn aws() -> Option<BulkStores> {
+    let t = backends::aws().await?;
+    let table = format!("test-{}-exports", uuid::Uuid::new_v4().simple());
+    backends::create_table(t.store.client(), &table).await;
+    Some(BulkStores {
+        jobs: Arc::new(DynamoBulkJobs::new(t.store.client().clone(), table)),
+        keys: t.store.clone(),
+        activities: t.store.clone(),
+        _dir: None,
+    })
+}
+
+#[macro_export]
+macro_rules! bulk_contract_suite {
+    ($backend:path) => {
+        $crate::bulk_contract_suite!(@cases $backend;
+            jobs_are_created_once_and_replaced_conditionally,
+            transitions_follow_the_state_machine_with_a_lease,
+            of_two_concurrent_claims_one_wins,
+            jobs_list_newest_first_per_tenant,
+            idempotency_records_are_put_if_absent,
+            api_keys_are_found_by_hash_and_revoked,
+            rate_buckets_update_conditionally,
+            activities_are_read_per_day_in_time_order,
+        );
+    };
+    (@cases $backend:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let Some(s) = $backend().await else { return; };
+                $crate::bulk_contract::$case(&s).await;
+            }
+        )*
+    };
+}
+
+fn tenant() -> TenantId {
+    TenantId::new(format!("bulk-{}", uuid::Uuid::new_v4()))
+}
+
+fn job() -> BulkJob {
+    let spec = ExportSpec {
+        export_type: ExportType::Contacts,
+        date_format: DateFormat::Iso,
+        delimiter: ',',
+        version: ExportVersion::V1,
+        filters: ExportFilters::default(),
+    };
+    BulkJob::new(BulkJob::new_id(), spec, chrono::Utc::now())
+}
+
+pub async fn jobs_are_created_once_and_replaced_conditionally(s: &BulkStores) {
+    let (t, j) = (tenant(), job());
+    s.jobs.create_job(&t, &j).await.unwrap();
+    assert!(matches!(
+        s.jobs.create_job(&t, &j).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(s.jobs.get_job(&t, &j.id).await.unwrap(), Some(j.clone()));
+    assert_eq!(s.jobs.get_job(&tenant(), &j.id).await.unwrap(), None);
+    let mut next = j.clone();
+    next.progress = 5;
+    next.version = 1;
+    assert!(
+        !s.jobs.replace_job(&t, &next, 7).await.unwrap(),
+        "stale version"
+    );
+    assert!(s.jobs.replace_job(&t, &next, 0).await.unwrap());
+    assert!(
+        !s.jobs.replace_job(&t, &next, 0).await.unwrap(),
+        "already replaced"
+    );
+    assert_eq!(
+        s.jobs.get_job(&t, &j.id).await.unwrap().unwrap().progress,
+        5
+    );
+}
+
+pub async fn transitions_follow_the_state_machine_with_a_lease(s: &BulkStores) {
+    let (t, j) = (tenant(), job());
+    s.jobs.create_job(&t, &j).await.unwrap();
+    let now = chrono::Utc::now();
+    let lease = chrono::Duration::seconds(30);
+    let Claim::Claimed(mut mine) = claim(s.jobs.as_ref(), &t, &j.id, "w1", now, lease)
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(mine.status, JobStatus::InProgress);
+    assert_eq!(mine.lease.as_ref().unwrap().owner, "w1");
+    assert!(matches!(
+        claim(s.jobs.as_ref(), &t, &j.id, "w2", now, lease)
+            .await
+            .unwrap(),
+        Claim::Busy(_)
+    ));
+    assert!(
+        report_progress(s.jobs.as_ref(), &t, &mut mine, "w1", 10, now, lease)
+            .await
+            .unwrap()
+    );
+    // a worker that lost its lease cannot write
+    let later = now + chrono::Duration::seconds(31);
+    let Claim::Claimed(mut theirs) = claim(s.jobs.as_ref(), &t, &j.id, "w2", later, lease)
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(
+        !report_progress(s.jobs.as_ref(), &t, &mut mine, "w1", 20, later, lease)
+            .await
+            .unwrap()
+    );
+    let output = JobOutput {
+        file_key: "k".into(),
+        rows: 3,
+        bytes: 9,
+        sha256: "ab".into(),
+        finished_at: later,
+    };
+    assert!(
+        !finish(s.jobs.as_ref(), &t, &mut mine, "w1", output.clone())
+            .await
+            .unwrap()
+    );
+    assert!(finish(s.jobs.as_ref(), &t, &mut theirs, "w2", output)
+        .await
+        .unwrap());
+    let stored = s.jobs.get_job(&t, &j.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.total, stored.attempts),
+        (JobStatus::Finished, Some(3), 2)
+    );
+    assert!(matches!(
+        claim(s.jobs.as_ref(), &t, &j.id, "w3", later, lease)
+            .await
+            .unwrap(),
+        Claim::Done(_)
+    ));
+    assert!(!fail(s.jobs.as_ref(), &t, &mut theirs, "w2", "late", later)
+        .await
+        .unwrap());
+    // error is final too
+    let j2 = job();
+    s.jobs.create_job(&t, &j2).await.unwrap();
+    let Claim::Claimed(mut c) = claim(s.jobs.as_ref(), &t, &j2.id, "w1", now, lease)
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(fail(s.jobs.as_ref(), &t, &mut c, "w1", "bad settings", now)
+        .await
+        .unwrap());
+    let failed = s.jobs.get_job(&t, &j2.id).await.unwrap().unwrap();
+    assert_eq!(
+        (failed.status, failed.error.as_deref()),
+        (JobStatus::Error, Some("bad settings"))
+    );
+    assert!(matches!(
+        claim(s.jobs.as_ref(), &t, &j2.id, "w2", later, lease)
+            .await
+            .unwrap(),
+        Claim::Done(_)
+    ));
+}
+
+pub async fn of_two_concurrent_claims_one_wins(s: &BulkStores) {
+    let (t, j) = (tenant(), job());
+    s.jobs.create_job(&t, &j).await.unwrap();
+    let now = chrono::Utc::now();
+    let lease = chrono::Duration::seconds(30);
+    let (a, b) = tokio::join!(
+        claim(s.jobs.as_ref(), &t, &j.id, "a", now, lease),
+        claim(s.jobs.as_ref(), &t, &j.id, "b", now, lease)
+    );
+    let won = [a.unwrap(), b.unwrap()]
+        .iter()
+        .filter(|c| matches!(c, Claim::Claimed(_)))
+        .count();
+    assert_eq!(won, 1);
+}
+
+pub async fn jobs_list_newest_first_per_tenant(s: &BulkStores) {
+    let (t, other) = (tenant(), tenant());
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let j = job();
+        s.jobs.create_job(&t, &j).await.unwrap();
+        ids.push(j.id);
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    s.jobs.create_job(&other, &job()).await.unwrap();
+    let page = s.jobs.list_jobs(&t, 1, 3).await.unwrap();
+    assert_eq!(page.total, 5);
+    let got: Vec<&str> = page.jobs.iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(got, [ids[3].as_str(), ids[2].as_str(), ids[1].as_str()]);
+    assert!(s.jobs.list_jobs(&t, 5, 3).await.unwrap().jobs.is_empty());
+}
+
+pub async fn idempotency_records_are_put_if_absent(s: &BulkStores) {
+    let t = tenant();
+    let r = IdempotencyRecord {
+        key_sha256: "k1".into(),
+        request_sha256: "r1".into(),
+        job_id: "j1".into(),
+        created_at: chrono::Utc::now(),
+    };
+    assert_eq!(s.jobs.put_idempotency(&t, &r).await.unwrap(), None);
+    let second = IdempotencyRecord {
+        job_id: "j2".into(),
+        ..r.clone()
+    };
+    assert_eq!(s.jobs.put_idempotency(&t, &second).await.unwrap(), Some(r));
+    assert_eq!(
+        s.jobs.put_idempotency(&tenant(), &second).await.unwrap(),
+        None
+    );
+}
+
+pub async fn api_keys_are_found_by_hash_and_revoked(s: &BulkStores) {
+    let (t, other) = (tenant(), tenant());
+    let (key, record) = ApiKey::generate(
+        t.clone(),
+        "k",
+        vec![Permission::ReadExports],
+        chrono::Utc::now(),
+    );
+    s.keys.put_api_key(&record).await.unwrap();
+    let found = s
+        .keys
+        .api_key_by_hash(&exports_shared::model::bulk::hash_key(&key))
+        .await
+        .unwrap();
+    assert_eq!(found, Some(record.clone()));
+    assert_eq!(s.keys.api_key_by_hash("00").await.unwrap(), None);
+    assert_eq!(
+        s.keys.list_api_keys(&t).await.unwrap(),
+        vec![record.clone()]
+    );
+    assert!(s.keys.list_api_keys(&other).await.unwrap().is_empty());
+    assert!(!s.keys.revoke_api_key(&other, &record.id).await.unwrap());
+    assert!(s.keys.revoke_api_key(&t, &record.id).await.unwrap());
+    assert_eq!(s.keys.api_key_by_hash(&record.sha256).await.unwrap(), None);
+    assert!(!s.keys.account_blocked(&t).await.unwrap());
+    s.keys.set_account_blocked(&t, true).await.unwrap();
+    assert!(s.keys.account_blocked(&t).await.unwrap());
+    assert!(!s.keys.account_blocked(&other).await.unwrap());
+    s.keys.set_account_blocked(&t, false).await.unwrap();
+    assert!(!s.keys.account_blocked(&t).await.unwrap());
+}
+
+pub async fn rate_buckets_update_conditionally(s: &BulkStores) {
+    let t = tenant();
+    let limit = RateLimit {
+        per_second: 0.001,
+        burst: 3.0,
+    };
+    let now = chrono::Utc::now();
+    let (a, b, c, d) = tokio::join!(
+        take_token(s.keys.as_ref(), &t, "k", limit, now),
+        take_token(s.keys.as_ref(), &t, "k", limit, now),
+        take_token(s.keys.as_ref(), &t, "k", limit, now),
+        take_token(s.keys.as_ref(), &t, "k", limit, now)
+    );
+    let allowed = [a, b, c, d]
+        .into_iter()
+        .filter(|r| matches!(r, Ok(RateDecision::Allowed)))
+        .count();
+    assert_eq!(allowed, 3, "the burst, however concurrent");
+    assert!(matches!(
+        take_token(s.keys.as_ref(), &t, "k", limit, now)
+            .await
+            .unwrap(),
+        RateDecision::Limited { .. }
+    ));
+    assert_eq!(
+        take_token(s.keys.as_ref(), &t, "other", limit, now)
+            .await
+            .unwrap(),
+        RateDecision::Allowed
+    );
+    let stale = s.keys.get_bucket(&t, "k").await.unwrap().unwrap();
+    let mut next = stale;
+    next.version += 1;
+    assert!(!s
+        .keys
+        .put_bucket(&t, "k", &next, Some(stale.version + 5))
+        .await
+        .unwrap());
+    assert!(!s.keys.put_bucket(&t, "k", &next, None).await.unwrap());
+}
+
+pub async fn activities_are_read_per_day_in_time_order(s: &BulkStores) {
+    let (t, other) = (tenant(), tenant());
+    let act = |id: &str, at: &str| rec(id, json!({"occurredAt": at, "activityType": "call"}));
+    s.activities
+        .put_activities(
+            &t,
+            vec![
+                act("x3", "2026-03-01T20:00:00Z"),
+                act("x1", "2026-03-01T01:00:00Z"),
+                act("x2", "2026-03-01T09:00:00-03:00"),
+                act("y1", "2026-03-02T00:00:00Z"),
+            ],
+        )
+        .await
+        .unwrap();
+    s.activities
+        .put_activities(&other, vec![act("z", "2026-03-01T05:00:00Z")])
+        .await
+        .unwrap();
+    assert!(s
+        .activities
+        .put_activities(&t, vec![rec("bad", json!({}))])
+        .await
+        .is_err());
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+    let (first, next) = s
+        .activities
+        .activities_of_day(&t, day, None, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        first.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["x1", "x2"]
+    );
+    let (rest, end) = s
+        .activities
+        .activities_of_day(&t, day, next, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["x3"]
+    );
+    assert_eq!(end, None);
+    assert_eq!(rest[0].get("activityType"), "call");
+    let (next_day, _) = s
+        .activities
+        .activities_of_day(&t, day.succ_opt().unwrap(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(next_day.len(), 1);
+}
