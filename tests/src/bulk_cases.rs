@@ -599,7 +599,7 @@ pub async fn a_crash_mid_upload_leaves_no_file_and_a_retry_finishes(fx: BulkFixt
     let mut crashing = fx.worker.clone();
     crashing.page_size = 500;
     crashing.part_bytes = exports_shared::store::files::MIN_PART_BYTES;
-    crashing.lease = chrono::Duration::seconds(1);
+    crashing.lease = chrono::Duration::seconds(3);
     crashing.files = Arc::new(Stalling {
         inner: fx.files.clone(),
         stop_at,
@@ -638,7 +638,7 @@ pub async fn a_crash_mid_upload_leaves_no_file_and_a_retry_finishes(fx: BulkFixt
         run_job(&retry, &msg).await,
         Err(WorkerError::Busy)
     ));
-    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3_100)).await;
     let JobOutcome::Finished(job) = run_job(&retry, &msg).await.unwrap() else {
         panic!("not finished")
     };
