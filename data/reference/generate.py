@@ -1,64 +1,107 @@
 #!/usr/bin/env python3
-"""Regenerates countries.json and phone-codes.json from Debian's iso-codes
-(ISO 3166-1, /usr/share/iso-codes/json/iso_3166-1.json) and the ITU-T E.164
-country calling codes below. industries.json and cities.json are edited by
-hand. Run from the repository root: python3 data/reference/generate.py
+"""Regenerates countries.json and phone-codes.json from Unicode CLDR.
+
+Run from the repository root (needs python3 >= 3.8, npm and the npm registry):
+
+    python3 data/reference/generate.py
+
+The CLDR JSON packages are fetched with `npm pack` into a temporary directory
+that is deleted afterwards; nothing of them is committed.
+
+Sources (pinned below):
+- cldr-core 48.2.0 (CLDR 48, Unicode License v3):
+  - supplemental/codeMappings.json: alpha-3 (`cca3`) and numeric (`ccn3`).
+  - supplemental/territoryContainment.json: the groupings to leave out.
+- cldr-localenames-full 48.2.0 (CLDR 48, Unicode License v3):
+  main/en/territories.json: English names.
+- cldr-core 33.0.0 (CLDR 33, the Unicode Data Files and Software License, the
+  permissive predecessor of Unicode License v3): supplemental/
+  telephoneCodeData.json, the E.164 country calling codes. CLDR dropped that
+  file in release 34, so 33 is its last published version.
+
+Which codes: the two-letter CLDR regions that have an English name, minus
+- groupings and macro-regions (every region that contains others in
+  territoryContainment.json: EU, EZ, UN, QO; numeric ones like 001/150 are not
+  two letters),
+- the ISO 3166-1 user-assigned codes (AA, QM-QZ, XA-XZ incl. XK, ZZ Unknown),
+- codes CLDR gives no ISO numeric code: the exceptionally reserved AC, CP, CQ,
+  DG, EA, IC, TA.
+That is exactly the 249 officially assigned ISO 3166-1 alpha-2 codes.
+
+Names (CLDR has no official names; `name.official` is derived):
+- `name.official` is CLDR's default English name ("Chile", "Côte d’Ivoire",
+  "Hong Kong SAR China").
+- `name.common` is the same name, except where CLDR's alternative form is the
+  name people use and the default is a disambiguated or formal one: the
+  COMMON_ALT codes below take CLDR's `-alt-short` or `-alt-variant` form
+  ("Hong Kong", "Ivory Coast"). Other alternatives are left alone on purpose:
+  abbreviations (UK, US), truncations (Bosnia), former names where the default
+  is the current one (Swaziland, Turkey, Czech Republic, East Timor) and
+  bilingual forms (Aotearoa New Zealand, Falkland Islands (Islas Malvinas)).
+- `flag` is the pair of Unicode regional indicator symbols of `cca2`.
+
+Calling codes: CLDR's first code of the region ("+970" of Palestine's
+970/972). Where CLDR is coarser than the numbering plans, OVERRIDES wins:
+the NANP members other than US/CA/UM carry their area code (CLDR only has
+"+1"; area codes from the North American Numbering Plan Administration), and
+Pitcairn is "+64" as in ITU-T E.164 (CLDR 33 gives Inmarsat's "+870").
+A country without a code gets no `idd` and no phone-codes entry (BV, HM).
+
+industries.json and cities.json are edited by hand.
 """
 import json
 import pathlib
+import subprocess
+import tarfile
+import tempfile
 
 HERE = pathlib.Path(__file__).parent
-ISO = pathlib.Path("/usr/share/iso-codes/json/iso_3166-1.json")
 
-# Names people use where ISO's short name is formal ("Korea, Republic of").
-COMMON = {
-    "BO": "Bolivia", "BQ": "Caribbean Netherlands", "CD": "DR Congo", "CG": "Republic of the Congo",
-    "CZ": "Czechia", "FM": "Micronesia", "GB": "United Kingdom", "IR": "Iran", "KP": "North Korea",
-    "KR": "South Korea", "LA": "Laos", "MD": "Moldova", "PS": "Palestine", "RU": "Russia",
-    "SH": "Saint Helena", "SY": "Syria", "TW": "Taiwan", "TZ": "Tanzania", "VA": "Vatican City",
-    "VE": "Venezuela", "VG": "British Virgin Islands", "VI": "United States Virgin Islands",
-    "VN": "Vietnam", "MK": "North Macedonia", "FK": "Falkland Islands", "BN": "Brunei",
-    "CV": "Cape Verde", "SZ": "Eswatini", "TR": "Türkiye", "CI": "Ivory Coast",
+NAMES_PKG = "cldr-localenames-full@48.2.0"
+CORE_PKG = "cldr-core@48.2.0"
+# The last cldr-core with supplemental/telephoneCodeData.json.
+PHONE_PKG = "cldr-core@33.0.0"
+
+# Codes whose common name is CLDR's alternative form, and which one.
+COMMON_ALT = {
+    "CC": "short",  # Cocos (Keeling) Islands -> Cocos Islands
+    "CD": "variant",  # Congo - Kinshasa -> Congo (DRC)
+    "CG": "variant",  # Congo - Brazzaville -> Congo (Republic)
+    "CI": "variant",  # Côte d’Ivoire -> Ivory Coast
+    "HK": "short",  # Hong Kong SAR China -> Hong Kong
+    "MM": "short",  # Myanmar (Burma) -> Myanmar
+    "MO": "short",  # Macao SAR China -> Macao
+    "PN": "short",  # Pitcairn Islands -> Pitcairn
+    "PS": "short",  # Palestinian Territories -> Palestine
 }
 
-# ITU-T E.164 country calling codes by ISO 3166-1 alpha-2.
-CALLING = {
-    "AD": "+376", "AE": "+971", "AF": "+93", "AG": "+1268", "AI": "+1264", "AL": "+355", "AM": "+374",
-    "AO": "+244", "AR": "+54", "AS": "+1684", "AT": "+43", "AU": "+61", "AW": "+297", "AX": "+358",
-    "AZ": "+994", "BA": "+387", "BB": "+1246", "BD": "+880", "BE": "+32", "BF": "+226", "BG": "+359",
-    "BH": "+973", "BI": "+257", "BJ": "+229", "BL": "+590", "BM": "+1441", "BN": "+673", "BO": "+591",
-    "BQ": "+599", "BR": "+55", "BS": "+1242", "BT": "+975", "BW": "+267", "BY": "+375", "BZ": "+501",
-    "CA": "+1", "CC": "+61", "CD": "+243", "CF": "+236", "CG": "+242", "CH": "+41", "CI": "+225",
-    "CK": "+682", "CL": "+56", "CM": "+237", "CN": "+86", "CO": "+57", "CR": "+506", "CU": "+53",
-    "CV": "+238", "CW": "+599", "CX": "+61", "CY": "+357", "CZ": "+420", "DE": "+49", "DJ": "+253",
-    "DK": "+45", "DM": "+1767", "DO": "+1809", "DZ": "+213", "EC": "+593", "EE": "+372", "EG": "+20",
-    "EH": "+212", "ER": "+291", "ES": "+34", "ET": "+251", "FI": "+358", "FJ": "+679", "FK": "+500",
-    "FM": "+691", "FO": "+298", "FR": "+33", "GA": "+241", "GB": "+44", "GD": "+1473", "GE": "+995",
-    "GF": "+594", "GG": "+44", "GH": "+233", "GI": "+350", "GL": "+299", "GM": "+220", "GN": "+224",
-    "GP": "+590", "GQ": "+240", "GR": "+30", "GT": "+502", "GU": "+1671", "GW": "+245", "GY": "+592",
-    "HK": "+852", "HN": "+504", "HR": "+385", "HT": "+509", "HU": "+36", "ID": "+62", "IE": "+353",
-    "IL": "+972", "IM": "+44", "IN": "+91", "IO": "+246", "IQ": "+964", "IR": "+98", "IS": "+354",
-    "IT": "+39", "JE": "+44", "JM": "+1876", "JO": "+962", "JP": "+81", "KE": "+254", "KG": "+996",
-    "KH": "+855", "KI": "+686", "KM": "+269", "KN": "+1869", "KP": "+850", "KR": "+82", "KW": "+965",
-    "KY": "+1345", "KZ": "+7", "LA": "+856", "LB": "+961", "LC": "+1758", "LI": "+423", "LK": "+94",
-    "LR": "+231", "LS": "+266", "LT": "+370", "LU": "+352", "LV": "+371", "LY": "+218", "MA": "+212",
-    "MC": "+377", "MD": "+373", "ME": "+382", "MF": "+590", "MG": "+261", "MH": "+692", "MK": "+389",
-    "ML": "+223", "MM": "+95", "MN": "+976", "MO": "+853", "MP": "+1670", "MQ": "+596", "MR": "+222",
-    "MS": "+1664", "MT": "+356", "MU": "+230", "MV": "+960", "MW": "+265", "MX": "+52", "MY": "+60",
-    "MZ": "+258", "NA": "+264", "NC": "+687", "NE": "+227", "NF": "+672", "NG": "+234", "NI": "+505",
-    "NL": "+31", "NO": "+47", "NP": "+977", "NR": "+674", "NU": "+683", "NZ": "+64", "OM": "+968",
-    "PA": "+507", "PE": "+51", "PF": "+689", "PG": "+675", "PH": "+63", "PK": "+92", "PL": "+48",
-    "PM": "+508", "PN": "+64", "PR": "+1787", "PS": "+970", "PT": "+351", "PW": "+680", "PY": "+595",
-    "QA": "+974", "RE": "+262", "RO": "+40", "RS": "+381", "RU": "+7", "RW": "+250", "SA": "+966",
-    "SB": "+677", "SC": "+248", "SD": "+249", "SE": "+46", "SG": "+65", "SH": "+290", "SI": "+386",
-    "SJ": "+47", "SK": "+421", "SL": "+232", "SM": "+378", "SN": "+221", "SO": "+252", "SR": "+597",
-    "SS": "+211", "ST": "+239", "SV": "+503", "SX": "+1721", "SY": "+963", "SZ": "+268", "TC": "+1649",
-    "TD": "+235", "TF": "+262", "TG": "+228", "TH": "+66", "TJ": "+992", "TK": "+690", "TL": "+670",
-    "TM": "+993", "TN": "+216", "TO": "+676", "TR": "+90", "TT": "+1868", "TV": "+688", "TW": "+886",
-    "TZ": "+255", "UA": "+380", "UG": "+256", "UM": "+1", "US": "+1", "UY": "+598", "UZ": "+998",
-    "VA": "+39", "VC": "+1784", "VE": "+58", "VG": "+1284", "VI": "+1340", "VN": "+84", "VU": "+678",
-    "WF": "+681", "WS": "+685", "YE": "+967", "YT": "+262", "ZA": "+27", "ZM": "+260", "ZW": "+263",
+# Calling codes finer than CLDR's (see the module docstring).
+OVERRIDES = {
+    "AG": "+1268", "AI": "+1264", "AS": "+1684", "BB": "+1246", "BM": "+1441", "BS": "+1242",
+    "DM": "+1767", "DO": "+1809", "GD": "+1473", "GU": "+1671", "JM": "+1876", "KN": "+1869",
+    "KY": "+1345", "LC": "+1758", "MP": "+1670", "MS": "+1664", "PR": "+1787", "SX": "+1721",
+    "TC": "+1649", "TT": "+1868", "VC": "+1784", "VG": "+1284", "VI": "+1340",
+    "PN": "+64",
 }
+
+
+def user_assigned(code):
+    """ISO 3166-1 user-assigned alpha-2 codes: AA, QM-QZ, XA-XZ, ZZ."""
+    return code in ("AA", "ZZ") or code[0] == "X" or (code[0] == "Q" and code[1] >= "M")
+
+
+def fetch(spec, members, into):
+    """`npm pack`s `spec` into `into` and returns the named members, parsed."""
+    out = subprocess.run(
+        ["npm", "pack", "--silent", spec], cwd=into, check=True, capture_output=True, text=True
+    )
+    tgz = into / out.stdout.strip().splitlines()[-1]
+    with tarfile.open(tgz) as tar:
+        return [json.load(tar.extractfile("package/" + m)) for m in members]
+
+
+def flag(cca2):
+    return "".join(chr(0x1F1E6 + ord(ch) - ord("A")) for ch in cca2)
 
 
 def write(path, items):
@@ -68,30 +111,55 @@ def write(path, items):
 
 
 def main():
-    iso = json.loads(ISO.read_text())["3166-1"]
-    countries, phones = [], []
-    for c in iso:
-        cca2, cca3 = c["alpha_2"], c["alpha_3"]
-        common = COMMON.get(cca2) or c.get("common_name") or c["name"]
-        official = c.get("official_name") or c["name"]
+    with tempfile.TemporaryDirectory(prefix="cldr-") as tmp:
+        tmp = pathlib.Path(tmp)
+        (names,) = fetch(NAMES_PKG, ["main/en/territories.json"], tmp)
+        mappings, containment = fetch(
+            CORE_PKG,
+            ["supplemental/codeMappings.json", "supplemental/territoryContainment.json"],
+            tmp,
+        )
+        (phones_data,) = fetch(PHONE_PKG, ["supplemental/telephoneCodeData.json"], tmp)
+    version = mappings["supplemental"]["version"]["_cldrVersion"]
+    names = names["main"]["en"]["localeDisplayNames"]["territories"]
+    codes = mappings["supplemental"]["codeMappings"]
+    groups = {k.split("-")[0] for k in containment["supplemental"]["territoryContainment"]}
+    calling = phones_data["supplemental"]["telephoneCodeData"]
+
+    countries, phones, no_code = [], [], []
+    for cca2 in sorted(names):
+        if len(cca2) != 2 or not cca2.isalpha() or cca2 in groups or user_assigned(cca2):
+            continue
+        m = codes.get(cca2, {})
+        if "_numeric" not in m:
+            continue
+        official = names[cca2]
+        alt = COMMON_ALT.get(cca2)
+        common = names[f"{cca2}-alt-{alt}"] if alt else official
         country = {
             "cca2": cca2,
-            "cca3": cca3,
-            "ccn3": c["numeric"],
+            "cca3": m["_alpha3"],
+            "ccn3": m["_numeric"],
             "name": {"common": common, "official": official},
-            "flag": c["flag"],
+            "flag": flag(cca2),
         }
-        code = CALLING.get(cca2)
+        cldr_codes = calling.get(cca2, [])
+        code = OVERRIDES.get(cca2) or (
+            "+" + cldr_codes[0]["telephoneCountryCode"] if cldr_codes else None
+        )
         if code:
             country["idd"] = {"root": code[:2], "suffixes": [code[2:]] if len(code) > 2 else []}
-            phones.append({"cca2": cca2, "cca3": cca3, "name": common, "code": code, "flag": c["flag"]})
+            phones.append(
+                {"cca2": cca2, "cca3": country["cca3"], "name": common, "code": code, "flag": country["flag"]}
+            )
+        else:
+            no_code.append(cca2)
         countries.append(country)
     countries.sort(key=lambda c: c["cca3"])
     phones.sort(key=lambda p: p["cca3"])
     write(HERE / "countries.json", countries)
     write(HERE / "phone-codes.json", phones)
-    missing = [c["alpha_2"] for c in iso if c["alpha_2"] not in CALLING]
-    print(f"{len(countries)} countries, {len(phones)} phone codes; no calling code: {missing}")
+    print(f"CLDR {version}: {len(countries)} countries, {len(phones)} phone codes; no calling code: {no_code}")
 
 
 if __name__ == "__main__":

@@ -190,6 +190,23 @@ mod tests {
         let chl = data.countries.iter().find(|c| c.has_code("cl")).unwrap();
         assert_eq!(chl.cca3, "CHL");
         assert_eq!(chl.name.common, "Chile");
+        // AND CLDR's short/variant form is the common name where it is the
+        // one people use, its default name the official one
+        let civ = data.countries.iter().find(|c| c.has_code("CIV")).unwrap();
+        assert_eq!(civ.name.common, "Ivory Coast");
+        assert_eq!(civ.name.official, "Côte d’Ivoire");
+        let hkg = data.countries.iter().find(|c| c.has_code("HK")).unwrap();
+        assert_eq!(hkg.name.common, "Hong Kong");
+        // AND NANP members other than the US and Canada keep their area code
+        let code = |cca3: &str| {
+            data.phone_codes
+                .iter()
+                .find(|p| p.cca3 == cca3)
+                .map(|p| p.code.as_str())
+        };
+        assert_eq!(code("USA"), Some("+1"));
+        assert_eq!(code("AIA"), Some("+1264"));
+        assert_eq!(code("KOR"), Some("+82"));
         // AND phone codes and cities point at real countries
         assert!(data
             .phone_codes

@@ -100,7 +100,7 @@ pub async fn reference_lookups_have_the_seed_shapes(fx: &ConfigFixture) {
         .unwrap()
         .clone();
     assert_eq!(chl["cca2"], "CL");
-    assert_eq!(chl["name"]["official"], "Republic of Chile");
+    assert_eq!(chl["name"]["official"], "Chile");
     assert_eq!(chl["idd"], json!({"root": "+5", "suffixes": ["6"]}));
     // Cities by alpha-3 or alpha-2, in any case
     let by3 = fx.ok(event("config-api-cities")).await;
