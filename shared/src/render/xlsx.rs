@@ -71,6 +71,14 @@ impl XlsxRenderer {
         Ok(r)
     }
 
+    /// Sets the zip deflate level (0–9) instead of [`ZIP_LEVEL`]; the
+    /// benchmarks use it to compare with peers at their default level.
+    #[must_use]
+    pub fn with_zip_level(mut self, level: u8) -> Self {
+        self.workbook.set_zip_compression_level(level.min(9));
+        self
+    }
+
     fn start_sheet(&mut self) -> Result<(), RenderError> {
         let sheet_number = self.workbook.worksheets().len() + 1;
         let ws = self.workbook.add_worksheet_with_constant_memory()?;
