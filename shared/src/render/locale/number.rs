@@ -91,7 +91,7 @@ pub(super) fn push_number(out: &mut String, n: f64, decimal: &str, minus: &str) 
     // -0.0 == 0.0: write negative zero as "0".
     let n = if n == 0.0 { 0.0 } else { n };
     let start = out.len();
-    let _ = write!(out, "{n}");
+    push_shortest(out, n);
     if decimal != "." {
         if let Some(at) = out.get(start..).and_then(|s| s.find('.')) {
             out.replace_range(start + at..start + at + 1, decimal);
@@ -99,5 +99,71 @@ pub(super) fn push_number(out: &mut String, n: f64, decimal: &str, minus: &str) 
     }
     if minus != "-" && out.get(start..).is_some_and(|s| s.starts_with('-')) {
         out.replace_range(start..start + 1, minus);
+    }
+}
+
+/// Appends finite `n` as `Display` for `f64` does (shortest round-trip
+/// digits, never scientific, `42` for `42.0`), through `ryu` when its output
+/// is plain decimal: `core::fmt` costs several times more per number, and
+/// numbers are a large share of export cells. Both produce the shortest
+/// digits that round-trip, so only the notation differs: `ryu` writes
+/// `42.0` (the `.0` is dropped here) and uses exponents far from 1, where
+/// this falls back to `Display`.
+pub(super) fn push_shortest(out: &mut String, n: f64) {
+    let mut buf = ryu::Buffer::new();
+    let s = buf.format_finite(n);
+    if s.bytes().any(|b| b == b'e' || b == b'E') {
+        let _ = write!(out, "{n}");
+    } else {
+        out.push_str(s.strip_suffix(".0").unwrap_or(s));
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::push_shortest;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn ryu_fast_path_writes_what_display_writes() {
+        // GIVEN decimals, integers, tiny and huge values and random bit patterns
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut values = vec![
+            0.0,
+            1.0,
+            -1.0,
+            42.0,
+            0.1,
+            0.3,
+            1e15,
+            1e16,
+            1e17,
+            1e21,
+            1e22,
+            1e-5,
+            1e-6,
+            1e-7,
+            123456789.0,
+            -98765.4321,
+            0.30000000000000004,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            5e-324,
+            9007199254740993.0,
+        ];
+        for _ in 0..200_000 {
+            values.push(rng.random_range(-1_000_000_000i64..1_000_000_000) as f64 / 100.0);
+            let bits = f64::from_bits(rng.random::<u64>());
+            if bits.is_finite() {
+                values.push(bits);
+            }
+        }
+        for n in values {
+            // WHEN written by the fast path
+            let mut fast = String::new();
+            push_shortest(&mut fast, n);
+            // THEN it is exactly Display's text
+            assert_eq!(fast, n.to_string(), "{n:e}");
+        }
     }
 }
