@@ -32,16 +32,19 @@ pub struct XlsxRenderer {
     /// The next data row on the current sheet (1-based: row 0 is the header).
     row: u32,
     text: String,
-    /// The date format each column of the current sheet carries as its
-    /// column format, set by the column's first date value.
+    /// What each column of the current sheet is, decided by its first date
+    /// or number value: a date format carried as the column's format, or
+    /// plain (numbers, whose cells must not inherit a date format).
     column_dates: Vec<Option<DateKind>>,
 }
 
-/// Which of the two date formats a cell needs.
+/// A column's format, decided by its first date or number value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DateKind {
     Date,
     DateTime,
+    /// Numbers came first: no column format, dates get theirs per cell.
+    Plain,
 }
 
 impl XlsxRenderer {
@@ -134,19 +137,20 @@ impl XlsxRenderer {
                 Value::Text(s) => {
                     ws.write_string(row, col, s)?;
                 }
-                // A number in a column that carries a date format (never in
-                // the registry's typed columns) must not show as a date.
-                Value::Number(n)
-                    if self
-                        .column_dates
-                        .get(usize::from(col))
-                        .is_some_and(Option::is_some) =>
-                {
-                    ws.write_number_with_format(row, col, *n, &self.general)?;
-                }
-                Value::Number(n) => {
-                    ws.write_number(row, col, *n)?;
-                }
+                Value::Number(n) => match self.column_dates.get_mut(usize::from(col)) {
+                    // A number in a column that carries a date format (never
+                    // in the registry's typed columns) must not show as a date.
+                    Some(Some(DateKind::Date | DateKind::DateTime)) => {
+                        ws.write_number_with_format(row, col, *n, &self.general)?;
+                    }
+                    Some(slot) => {
+                        *slot = Some(DateKind::Plain);
+                        ws.write_number(row, col, *n)?;
+                    }
+                    None => {
+                        ws.write_number(row, col, *n)?;
+                    }
+                },
                 Value::Bool(b) => {
                     ws.write_boolean(row, col, *b)?;
                 }
@@ -422,9 +426,11 @@ mod tests {
             ])
             .unwrap();
         }
-        // AND a number where the date column already has its format
+        // AND a number before a date on one sheet, and after a date on the next
         r.write_row(&[Value::Number(45000.5), Value::Null]).unwrap();
         r.write_row(&[Value::Date(day(6)), Value::Null]).unwrap();
+        r.write_row(&[Value::Date(day(7)), Value::Null]).unwrap();
+        r.write_row(&[Value::Number(45001.5), Value::Null]).unwrap();
         let mut wb = open(r.finish().unwrap());
         // WHEN every sheet is read back
         let mut dates = Vec::new();
@@ -441,9 +447,9 @@ mod tests {
                 }
             }
         }
-        // THEN dates are dates on every sheet, and the number is a plain number
-        assert_eq!(dates, [day(1), day(2), day(3), day(4), day(6)]);
-        assert_eq!(others, [Data::Float(45000.5)]);
+        // THEN dates are dates on every sheet, and the numbers are plain numbers
+        assert_eq!(dates, [day(1), day(2), day(3), day(4), day(6), day(7)]);
+        assert_eq!(others, [Data::Float(45000.5), Data::Float(45001.5)]);
     }
 
     /// One XML part of the file: calamine does not expose the raw parts.
