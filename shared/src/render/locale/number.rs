@@ -103,16 +103,26 @@ pub(super) fn push_number(out: &mut String, n: f64, decimal: &str, minus: &str) 
 }
 
 /// Appends finite `n` as `Display` for `f64` does (shortest round-trip
-/// digits, never scientific, `42` for `42.0`), through `ryu` when its output
-/// is plain decimal: `core::fmt` costs several times more per number, and
-/// numbers are a large share of export cells. Both produce the shortest
-/// digits that round-trip, so only the notation differs: `ryu` writes
-/// `42.0` (the `.0` is dropped here) and uses exponents far from 1, where
-/// this falls back to `Display`.
+/// digits, never scientific, `42` for `42.0`), through `ryu` when that is
+/// sure to give the same text: `core::fmt` costs several times more per
+/// number, and numbers are a large share of export cells.
+///
+/// Both write the shortest digits that round-trip, but with 16 or 17
+/// significant digits several shortest candidates can exist and the two
+/// may pick different ones (`2086845729129147.2` against `.3`). With at
+/// most 15 (`f64::DIGITS`) the shortest is unique, since every decimal of
+/// 15 digits survives a round trip. So `ryu` is used for plain-decimal
+/// output of at most 15 significant digits (its `.0` on integers is
+/// dropped); exponents and longer digit strings go through `Display`.
 pub(super) fn push_shortest(out: &mut String, n: f64) {
     let mut buf = ryu::Buffer::new();
     let s = buf.format_finite(n);
-    if s.bytes().any(|b| b == b'e' || b == b'E') {
+    let significant = s
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .skip_while(|&b| b == b'0')
+        .count();
+    if significant > f64::DIGITS as usize || s.bytes().any(|b| b == b'e' || b == b'E') {
         let _ = write!(out, "{n}");
     } else {
         out.push_str(s.strip_suffix(".0").unwrap_or(s));
