@@ -21,6 +21,7 @@ help:
 	@echo "make test      every test: cargo test, fmt, clippy, cfn-lint"
 	@echo "make validate  cfn-lint on template.yaml"
 	@echo "make package   cargo lambda build --release --arm64 of every function"
+	@echo "make bench     benchmarks against Python peers (docs/benchmarks.md); make bench-quick: short run"
 
 ## Run the service locally, seeded with the demo tenant; prints a working curl.
 dev:
@@ -83,6 +84,25 @@ package: $(VENV)/.package-tools
 
 $(VENV)/.package-tools: $(VENV)/.installed
 	$(PIP) install --quiet --disable-pip-version-check $(PACKAGE_TOOLS)
+	touch $@
+
+## Benchmarks: ours against Python's csv, pandas, XlsxWriter and openpyxl on the
+## same generated rows (pinned in bench/peers/requirements.txt, installed into
+## .venv). `make bench` writes docs/benchmarks.md and the README table;
+## `make bench-quick` (or BENCH_QUICK=1 make bench) is a short run that only prints.
+.PHONY: bench bench-quick
+BENCH_PEERS := bench/peers/requirements.txt
+BENCH_ARGS ?=
+
+bench: $(VENV)/.bench-peers
+	$(CARGO) build --release --locked -p exports-bench
+	./target/release/exports-bench run --python $(PY) $(BENCH_ARGS)
+
+bench-quick:
+	$(MAKE) bench BENCH_ARGS="--quick $(BENCH_ARGS)"
+
+$(VENV)/.bench-peers: $(VENV)/.installed $(BENCH_PEERS)
+	$(PIP) install --quiet --disable-pip-version-check -r $(BENCH_PEERS)
 	touch $@
 
 clean:

@@ -12,18 +12,32 @@ const FORMULA_STARTS: [char; 11] = [
 
 /// Prefixes `'` when a text cell starts with a formula character.
 pub fn neutralise_formula(s: &str) -> Option<String> {
-    let first = s.chars().next()?;
-    FORMULA_STARTS.contains(&first).then(|| format!("'{s}"))
+    needs_neutralising(s).then(|| format!("'{s}"))
+}
+
+/// Whether a text cell starts with a formula character (no allocation).
+fn needs_neutralising(s: &str) -> bool {
+    s.chars()
+        .next()
+        .is_some_and(|c| FORMULA_STARTS.contains(&c))
 }
 
 /// Streams rows into a CSV writer.
+///
+/// Cells go straight into the `csv` writer's buffer: text values as they
+/// are, other values formatted into one reused buffer. No allocation per
+/// cell, except for the rare text cell that needs its formula start
+/// neutralised.
 pub struct CsvRenderer<W: Write> {
     writer: ::csv::Writer<W>,
     kinds: Vec<ColumnKind>,
     formatter: CellFormatter,
     cell: String,
-    cells: Vec<String>,
 }
+
+/// The `csv` writer's buffer: large enough that a row never straddles many
+/// flushes, small enough to stay in cache.
+const BUFFER_BYTES: usize = 64 * 1024;
 
 impl<W: Write> CsvRenderer<W> {
     /// Writes the optional BOM and the header row.
@@ -43,6 +57,7 @@ impl<W: Write> CsvRenderer<W> {
         let mut writer = ::csv::WriterBuilder::new()
             .delimiter(delimiter)
             .terminator(::csv::Terminator::CRLF)
+            .buffer_capacity(BUFFER_BYTES)
             .from_writer(out);
         let headers: Vec<String> = columns
             .iter()
@@ -54,27 +69,34 @@ impl<W: Write> CsvRenderer<W> {
             kinds: columns.iter().map(|c| c.kind).collect(),
             formatter,
             cell: String::with_capacity(64),
-            cells: vec![String::new(); columns.len()],
         })
     }
 
-    /// Writes one row; `values` are in column order.
+    /// Writes one row; `values` are in column order (missing trailing values
+    /// are empty cells, extra values are ignored).
     ///
     /// # Errors
     /// When the underlying writer fails.
     pub fn write_row(&mut self, values: &[Value]) -> Result<(), RenderError> {
-        for ((value, kind), slot) in values.iter().zip(&self.kinds).zip(&mut self.cells) {
-            slot.clear();
-            self.cell.clear();
-            format_text(&self.formatter, *kind, value, &mut self.cell);
-            // Only text reaches a spreadsheet as text: numbers and dates keep their sign.
-            let is_text = matches!(value, Value::Text(_)) || *kind == ColumnKind::Text;
-            match is_text.then(|| neutralise_formula(&self.cell)).flatten() {
-                Some(safe) => slot.push_str(&safe),
-                None => slot.push_str(&self.cell),
+        for (i, kind) in self.kinds.iter().enumerate() {
+            match values.get(i).unwrap_or(&Value::Null) {
+                Value::Null => self.writer.write_field(b"")?,
+                // Only text reaches a spreadsheet as text: numbers and dates keep their sign.
+                Value::Text(s) if needs_neutralising(s) => {
+                    self.writer.write_field(format!("'{s}"))?;
+                }
+                Value::Text(s) => self.writer.write_field(s)?,
+                value => {
+                    self.cell.clear();
+                    format_text(&self.formatter, *kind, value, &mut self.cell);
+                    if *kind == ColumnKind::Text && needs_neutralising(&self.cell) {
+                        self.cell.insert(0, '\'');
+                    }
+                    self.writer.write_field(self.cell.as_bytes())?;
+                }
             }
         }
-        self.writer.write_record(&self.cells)?;
+        self.writer.write_record(None::<&[u8]>)?;
         Ok(())
     }
 

@@ -23,6 +23,8 @@ pub struct XlsxRenderer {
     columns: Vec<RenderColumn>,
     formatter: CellFormatter,
     header: Format,
+    /// An explicit General format, for numbers in a date-formatted column.
+    general: Format,
     date: Format,
     datetime: Format,
     sheet: usize,
@@ -30,6 +32,19 @@ pub struct XlsxRenderer {
     /// The next data row on the current sheet (1-based: row 0 is the header).
     row: u32,
     text: String,
+    /// What each column of the current sheet is, decided by its first date
+    /// or number value: a date format carried as the column's format, or
+    /// plain (numbers, whose cells must not inherit a date format).
+    column_dates: Vec<Option<DateKind>>,
+}
+
+/// A column's format, decided by its first date or number value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DateKind {
+    Date,
+    DateTime,
+    /// Numbers came first: no column format, dates get theirs per cell.
+    Plain,
 }
 
 impl XlsxRenderer {
@@ -60,15 +75,25 @@ impl XlsxRenderer {
             columns: columns.to_vec(),
             formatter,
             header: Format::new().set_bold(),
+            general: Format::new().set_num_format("General"),
             date,
             datetime,
             sheet: 0,
             rows_per_sheet: rows_per_sheet.clamp(1, MAX_DATA_ROWS_PER_SHEET),
             row: 1,
             text: String::new(),
+            column_dates: vec![None; columns.len()],
         };
         r.start_sheet()?;
         Ok(r)
+    }
+
+    /// Sets the zip deflate level (0–9) instead of [`ZIP_LEVEL`]; the
+    /// benchmarks use it to compare with peers at their default level.
+    #[must_use]
+    pub fn with_zip_level(mut self, level: u8) -> Self {
+        self.workbook.set_zip_compression_level(level.min(9));
+        self
     }
 
     fn start_sheet(&mut self) -> Result<(), RenderError> {
@@ -84,6 +109,7 @@ impl XlsxRenderer {
         }
         self.sheet = sheet_number - 1;
         self.row = 1;
+        self.column_dates.fill(None);
         Ok(())
     }
 
@@ -111,21 +137,55 @@ impl XlsxRenderer {
                 Value::Text(s) => {
                     ws.write_string(row, col, s)?;
                 }
-                Value::Number(n) => {
-                    ws.write_number(row, col, *n)?;
-                }
+                Value::Number(n) => match self.column_dates.get_mut(usize::from(col)) {
+                    // A number in a column that carries a date format (never
+                    // in the registry's typed columns) must not show as a date.
+                    Some(Some(DateKind::Date | DateKind::DateTime)) => {
+                        ws.write_number_with_format(row, col, *n, &self.general)?;
+                    }
+                    Some(slot) => {
+                        *slot = Some(DateKind::Plain);
+                        ws.write_number(row, col, *n)?;
+                    }
+                    None => {
+                        ws.write_number(row, col, *n)?;
+                    }
+                },
                 Value::Bool(b) => {
                     ws.write_boolean(row, col, *b)?;
                 }
                 Value::Date(d) => {
-                    ws.write_datetime_with_format(row, col, d, &self.date)?;
+                    let f = date_cell(&mut self.column_dates, ws, col, DateKind::Date, &self.date)?;
+                    match f {
+                        Some(format) => ws.write_datetime_with_format(row, col, d, format)?,
+                        None => ws.write_datetime(row, col, d)?,
+                    };
                 }
                 Value::DateTime(t) => {
                     let local = self.formatter.local_datetime(*t);
                     if column.kind == ColumnKind::DateOnly {
-                        ws.write_datetime_with_format(row, col, local.date(), &self.date)?;
+                        let f =
+                            date_cell(&mut self.column_dates, ws, col, DateKind::Date, &self.date)?;
+                        match f {
+                            Some(format) => {
+                                ws.write_datetime_with_format(row, col, local.date(), format)?
+                            }
+                            None => ws.write_datetime(row, col, local.date())?,
+                        };
                     } else {
-                        ws.write_datetime_with_format(row, col, local, &self.datetime)?;
+                        let f = date_cell(
+                            &mut self.column_dates,
+                            ws,
+                            col,
+                            DateKind::DateTime,
+                            &self.datetime,
+                        )?;
+                        match f {
+                            Some(format) => {
+                                ws.write_datetime_with_format(row, col, local, format)?
+                            }
+                            None => ws.write_datetime(row, col, local)?,
+                        };
                     }
                 }
             }
@@ -161,6 +221,34 @@ impl XlsxRenderer {
     ) -> Result<(), RenderError> {
         self.finish_sheet()?;
         Ok(self.workbook.save_to_writer(out)?)
+    }
+}
+
+/// Date cells take their number format from their column: the first date
+/// value of a column sets that column's format, and later cells of the same
+/// kind are written without one (rust_xlsxwriter then applies the column's
+/// format, as the `s` attribute of each cell). Looking a `Format` up per
+/// cell hashes and compares the whole format, which was a large share of
+/// the time of a date cell. Returns the format to write explicitly, for a
+/// column that already carries the other date kind.
+fn date_cell<'f>(
+    column_dates: &mut [Option<DateKind>],
+    ws: &mut rust_xlsxwriter::Worksheet,
+    col: u16,
+    kind: DateKind,
+    format: &'f Format,
+) -> Result<Option<&'f Format>, RenderError> {
+    let Some(slot) = column_dates.get_mut(usize::from(col)) else {
+        return Ok(Some(format));
+    };
+    match slot {
+        Some(k) if *k == kind => Ok(None),
+        Some(_) => Ok(Some(format)),
+        None => {
+            ws.set_column_format(col, format)?;
+            *slot = Some(kind);
+            Ok(None)
+        }
     }
 }
 
@@ -316,6 +404,52 @@ mod tests {
         assert!(parts["xl/worksheets/sheet2.xml"].contains(r#"<autoFilter ref="A1:A3"/>"#));
         assert!(parts["xl/worksheets/sheet3.xml"].contains(r#"<autoFilter ref="A1:A2"/>"#));
         assert!(parts["xl/worksheets/sheet3.xml"].contains(r#"state="frozen""#));
+    }
+
+    #[test]
+    fn date_columns_carry_their_format_on_every_sheet_and_numbers_stay_numbers() {
+        // GIVEN a date column, a date-time column shown as a date, and sheets of 2 rows
+        let f = CellFormatter::new(&Locale::iso(), chrono_tz::UTC);
+        let cols: Vec<RenderColumn> = [("Born", ColumnKind::Typed), ("Day", ColumnKind::DateOnly)]
+            .iter()
+            .map(|(h, kind)| RenderColumn {
+                header: (*h).into(),
+                kind: *kind,
+            })
+            .collect();
+        let mut r = XlsxRenderer::with_rows_per_sheet(&cols, f, 2).unwrap();
+        let day = |d: u32| NaiveDate::from_ymd_opt(2024, 1, d).unwrap();
+        for d in 1..=4 {
+            r.write_row(&[
+                Value::Date(day(d)),
+                Value::DateTime(Utc.with_ymd_and_hms(2024, 1, d, 23, 0, 0).unwrap()),
+            ])
+            .unwrap();
+        }
+        // AND a number before a date on one sheet, and after a date on the next
+        r.write_row(&[Value::Number(45000.5), Value::Null]).unwrap();
+        r.write_row(&[Value::Date(day(6)), Value::Null]).unwrap();
+        r.write_row(&[Value::Date(day(7)), Value::Null]).unwrap();
+        r.write_row(&[Value::Number(45001.5), Value::Null]).unwrap();
+        let mut wb = open(r.finish().unwrap());
+        // WHEN every sheet is read back
+        let mut dates = Vec::new();
+        let mut others = Vec::new();
+        for name in wb.sheet_names() {
+            for row in wb.worksheet_range(&name).unwrap().rows().skip(1) {
+                match row[0].as_datetime() {
+                    Some(t) if matches!(row[0], Data::DateTime(_)) => dates.push(t.date()),
+                    _ => others.push(row[0].clone()),
+                }
+                if let Some(t) = row.get(1).and_then(|c| c.as_datetime()) {
+                    assert!(matches!(row[1], Data::DateTime(_)));
+                    assert_eq!(t.time(), chrono::NaiveTime::MIN, "DateOnly keeps the date");
+                }
+            }
+        }
+        // THEN dates are dates on every sheet, and the numbers are plain numbers
+        assert_eq!(dates, [day(1), day(2), day(3), day(4), day(6), day(7)]);
+        assert_eq!(others, [Data::Float(45000.5), Data::Float(45001.5)]);
     }
 
     /// One XML part of the file: calamine does not expose the raw parts.

@@ -5,25 +5,31 @@
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 
 /// Appends `value` in decimal, left-padded with zeros to `width`.
+///
+/// The digits are assembled in a stack buffer and appended once: pushing
+/// them one `char` at a time showed in profiles of date-heavy exports.
 pub(super) fn push_padded(out: &mut String, value: u32, width: usize) {
-    let mut digits = [0u8; 10];
-    let mut len = 0;
+    // u32 has at most 10 digits; widths beyond that are padded separately.
+    let mut buf = [b'0'; 10];
+    let mut start = buf.len();
     let mut v = value;
     loop {
-        if let Some(slot) = digits.get_mut(len) {
+        start -= 1;
+        if let Some(slot) = buf.get_mut(start) {
             *slot = b'0' + (v % 10) as u8;
         }
-        len += 1;
         v /= 10;
-        if v == 0 {
+        if v == 0 || start == 0 {
             break;
         }
     }
-    for _ in len..width {
+    let digits = buf.len() - start;
+    for _ in buf.len().max(digits)..width {
         out.push('0');
     }
-    for &d in digits.iter().take(len).rev() {
-        out.push(char::from(d));
+    let from = buf.len().saturating_sub(width.max(digits)).min(start);
+    if let Ok(s) = std::str::from_utf8(buf.get(from..).unwrap_or_default()) {
+        out.push_str(s);
     }
 }
 

@@ -91,7 +91,7 @@ pub(super) fn push_number(out: &mut String, n: f64, decimal: &str, minus: &str) 
     // -0.0 == 0.0: write negative zero as "0".
     let n = if n == 0.0 { 0.0 } else { n };
     let start = out.len();
-    let _ = write!(out, "{n}");
+    push_shortest(out, n);
     if decimal != "." {
         if let Some(at) = out.get(start..).and_then(|s| s.find('.')) {
             out.replace_range(start + at..start + at + 1, decimal);
@@ -99,5 +99,81 @@ pub(super) fn push_number(out: &mut String, n: f64, decimal: &str, minus: &str) 
     }
     if minus != "-" && out.get(start..).is_some_and(|s| s.starts_with('-')) {
         out.replace_range(start..start + 1, minus);
+    }
+}
+
+/// Appends finite `n` as `Display` for `f64` does (shortest round-trip
+/// digits, never scientific, `42` for `42.0`), through `ryu` when that is
+/// sure to give the same text: `core::fmt` costs several times more per
+/// number, and numbers are a large share of export cells.
+///
+/// Both write the shortest digits that round-trip, but with 16 or 17
+/// significant digits several shortest candidates can exist and the two
+/// may pick different ones (`2086845729129147.2` against `.3`). With at
+/// most 15 (`f64::DIGITS`) the shortest is unique, since every decimal of
+/// 15 digits survives a round trip. So `ryu` is used for plain-decimal
+/// output of at most 15 significant digits (its `.0` on integers is
+/// dropped); exponents and longer digit strings go through `Display`.
+pub(super) fn push_shortest(out: &mut String, n: f64) {
+    let mut buf = ryu::Buffer::new();
+    let s = buf.format_finite(n);
+    let significant = s
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .skip_while(|&b| b == b'0')
+        .count();
+    if significant > f64::DIGITS as usize || s.bytes().any(|b| b == b'e' || b == b'E') {
+        let _ = write!(out, "{n}");
+    } else {
+        out.push_str(s.strip_suffix(".0").unwrap_or(s));
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::push_shortest;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn ryu_fast_path_writes_what_display_writes() {
+        // GIVEN decimals, integers, tiny and huge values and random bit patterns
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut values = vec![
+            0.0,
+            1.0,
+            -1.0,
+            42.0,
+            0.1,
+            0.3,
+            1e15,
+            1e16,
+            1e17,
+            1e21,
+            1e22,
+            1e-5,
+            1e-6,
+            1e-7,
+            123456789.0,
+            -98765.4321,
+            0.30000000000000004,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            5e-324,
+            9007199254740993.0,
+        ];
+        for _ in 0..200_000 {
+            values.push(rng.random_range(-1_000_000_000i64..1_000_000_000) as f64 / 100.0);
+            let bits = f64::from_bits(rng.random::<u64>());
+            if bits.is_finite() {
+                values.push(bits);
+            }
+        }
+        for n in values {
+            // WHEN written by the fast path
+            let mut fast = String::new();
+            push_shortest(&mut fast, n);
+            // THEN it is exactly Display's text
+            assert_eq!(fast, n.to_string(), "{n:e}");
+        }
     }
 }

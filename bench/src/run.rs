@@ -1,0 +1,322 @@
+//! `exports-bench run`: generates the rows once, measures every workload
+//! and tool in child processes (a warm-up, then `--runs` measured runs),
+//! verifies each output against the generated rows, and reports.
+
+use crate::measure::{median, run_child, Sample};
+use crate::report::{self, Outcome, Row};
+use crate::workloads::{self, W4_PENDING};
+use crate::{rows, verify, Res};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The fixed seed of the generated rows.
+pub const SEED: u64 = 42;
+
+/// Rows per workload: (W1, W2, W3).
+const FULL_ROWS: (usize, usize, usize) = (5_000, 200_000, 1_048_575);
+const QUICK_ROWS: (usize, usize, usize) = (5_000, 20_000, 100_000);
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Fewer rows (W2 20,000, W3 100,000) and 3 runs; writes
+    /// `<out-dir>/benchmarks-quick.md` instead of docs/benchmarks.md.
+    #[arg(long, env = "BENCH_QUICK")]
+    quick: bool,
+    /// Measured runs per workload and tool, after one warm-up (default 5, quick 3).
+    #[arg(long)]
+    runs: Option<usize>,
+    /// Where rows, stores and outputs go.
+    #[arg(long, default_value = "target/bench")]
+    out_dir: PathBuf,
+    /// The Python with the peers installed.
+    #[arg(long, default_value = ".venv/bin/python")]
+    python: PathBuf,
+    #[arg(long, default_value = "bench/peers")]
+    peers_dir: PathBuf,
+    /// The document whose table section is replaced (full mode).
+    #[arg(long, default_value = "docs/benchmarks.md")]
+    doc: PathBuf,
+    /// The README whose table section is replaced (full mode).
+    #[arg(long, default_value = "README.md")]
+    readme: PathBuf,
+    /// Only these workloads (comma-separated, e.g. `w1,w2`).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+/// Who writes a file, and how it is started.
+#[derive(Clone)]
+enum Tool {
+    /// Our W1 handler, W2/W3 renderers (with a zip level for XLSX).
+    Ours { zip_level: Option<u8> },
+    /// A peer script under `bench/peers`.
+    Peer { script: &'static str },
+}
+
+impl Tool {
+    fn label(&self) -> String {
+        match self {
+            Tool::Ours { zip_level: None } => "exports (ours)".into(),
+            Tool::Ours { zip_level: Some(l) } => format!("exports (ours), zip {l}"),
+            Tool::Peer { script } => match *script {
+                "csv_module.py" => "Python csv".into(),
+                "pandas_csv.py" => "pandas.to_csv".into(),
+                "xlsxwriter_cm.py" => "XlsxWriter constant_memory, zip 6".into(),
+                "openpyxl_wo.py" => "openpyxl write_only, zip 6".into(),
+                other => other.into(),
+            },
+        }
+    }
+}
+
+/// One workload × format and the tools measured on it.
+struct Case {
+    workload: &'static str,
+    format: &'static str,
+    rows: usize,
+    tools: Vec<Tool>,
+}
+
+fn cases(counts: (usize, usize, usize)) -> Vec<Case> {
+    let csv_peers = || {
+        vec![
+            Tool::Peer {
+                script: "csv_module.py",
+            },
+            Tool::Peer {
+                script: "pandas_csv.py",
+            },
+        ]
+    };
+    let xlsx_peers = || {
+        vec![
+            Tool::Peer {
+                script: "xlsxwriter_cm.py",
+            },
+            Tool::Peer {
+                script: "openpyxl_wo.py",
+            },
+        ]
+    };
+    let with = |ours: Vec<Tool>, peers: Vec<Tool>| ours.into_iter().chain(peers).collect();
+    let ours_xlsx = || {
+        vec![
+            Tool::Ours {
+                zip_level: Some(exports_shared::render::xlsx::ZIP_LEVEL),
+            },
+            Tool::Ours { zip_level: Some(6) },
+        ]
+    };
+    vec![
+        Case {
+            workload: "W1",
+            format: "CSV",
+            rows: counts.0,
+            tools: with(vec![Tool::Ours { zip_level: None }], csv_peers()),
+        },
+        Case {
+            workload: "W1",
+            format: "XLSX",
+            rows: counts.0,
+            tools: with(vec![Tool::Ours { zip_level: None }], xlsx_peers()),
+        },
+        Case {
+            workload: "W2",
+            format: "CSV",
+            rows: counts.1,
+            tools: with(vec![Tool::Ours { zip_level: None }], csv_peers()),
+        },
+        Case {
+            workload: "W2",
+            format: "XLSX",
+            rows: counts.1,
+            tools: with(ours_xlsx(), xlsx_peers()),
+        },
+        Case {
+            workload: "W3",
+            format: "XLSX",
+            rows: counts.2,
+            tools: with(ours_xlsx(), xlsx_peers()),
+        },
+    ]
+}
+
+/// Runs everything and writes the report.
+///
+/// # Errors
+/// When a tool fails to run (a failed verification is reported, not fatal).
+pub fn run(args: &RunArgs) -> Res<()> {
+    let counts = if args.quick { QUICK_ROWS } else { FULL_ROWS };
+    let runs = args.runs.unwrap_or(if args.quick { 3 } else { 5 }).max(1);
+    std::fs::create_dir_all(&args.out_dir)?;
+    let out_dir = std::fs::canonicalize(&args.out_dir)?;
+    let max_rows = counts.0.max(counts.1).max(counts.2);
+    let rows_file = out_dir.join(format!("rows-seed{SEED}-{max_rows}.csv"));
+    if !rows_file.exists() {
+        eprintln!(
+            "generating {max_rows} rows (seed {SEED}) into {}",
+            rows_file.display()
+        );
+        let partial = rows_file.with_extension("partial");
+        rows::generate(&partial, max_rows, SEED)?;
+        std::fs::rename(&partial, &rows_file)?;
+    }
+    let wanted =
+        |w: &str| args.only.is_empty() || args.only.iter().any(|o| o.eq_ignore_ascii_case(w));
+
+    let w1_store = out_dir.join("w1-store");
+    if wanted("W1") {
+        eprintln!("seeding W1 store with {} contacts", counts.0);
+        tokio::runtime::Runtime::new()?
+            .block_on(workloads::seed_w1(&rows_file, counts.0, &w1_store))?;
+    }
+
+    let mut table = Vec::new();
+    for case in cases(counts).into_iter().filter(|c| wanted(c.workload)) {
+        eprintln!("{} {}: {} rows", case.workload, case.format, case.rows);
+        let truth = rows::load(&rows_file, case.rows)?;
+        for tool in &case.tools {
+            let out = out_dir.join(output_name(&case, tool));
+            let mut samples = Vec::with_capacity(runs);
+            for i in 0..=runs {
+                let cmd = command(args, &case, tool, &rows_file, &w1_store, &out)?;
+                let sample = run_child(&cmd)?;
+                eprintln!(
+                    "  {:<40} run {i}{} {:>9.4} s (process {:.2} s)  peak {:>7.1} MB",
+                    tool.label(),
+                    if i == 0 { " (warm-up)" } else { "" },
+                    sample.report.seconds,
+                    sample.process_seconds,
+                    sample.peak_rss_kb as f64 / 1024.0
+                );
+                if i > 0 {
+                    samples.push(sample);
+                }
+            }
+            let checked = if case.format == "CSV" {
+                verify::csv_file(&out, &truth)
+            } else {
+                verify::xlsx_file(&out, &truth)
+            };
+            if let Err(e) = &checked {
+                eprintln!("  VERIFY FAILED {}: {e}", out.display());
+            }
+            table.push(summarise(
+                &case,
+                tool,
+                &samples,
+                checked.map_err(|e| e.to_string()),
+            ));
+        }
+    }
+    let w4 = workloads::w4()
+        .err()
+        .map_or_else(|| W4_PENDING.to_string(), |e| e.to_string());
+    let outcome = Outcome {
+        rows: table,
+        pending: vec![w4],
+        quick: args.quick,
+        runs,
+    };
+    let text = report::markdown(&outcome);
+    println!("{text}");
+    if args.quick || !args.only.is_empty() {
+        let path = out_dir.join("benchmarks-partial.md");
+        std::fs::write(&path, &text)?;
+        eprintln!(
+            "partial run: wrote {} (docs/benchmarks.md untouched)",
+            path.display()
+        );
+    } else {
+        report::replace_section(&args.doc, &text)?;
+        report::replace_section(&args.readme, &report::readme_table(&outcome))?;
+        eprintln!(
+            "wrote {} and the table in {}",
+            args.doc.display(),
+            args.readme.display()
+        );
+    }
+    Ok(())
+}
+
+fn output_name(case: &Case, tool: &Tool) -> String {
+    let who = match tool {
+        Tool::Ours { zip_level: None } => "ours".to_string(),
+        Tool::Ours { zip_level: Some(l) } => format!("ours-zip{l}"),
+        Tool::Peer { script } => script.trim_end_matches(".py").to_string(),
+    };
+    format!(
+        "{}-{who}.{}",
+        case.workload.to_lowercase(),
+        case.format.to_lowercase()
+    )
+}
+
+fn command(
+    args: &RunArgs,
+    case: &Case,
+    tool: &Tool,
+    rows_file: &Path,
+    w1_store: &Path,
+    out: &Path,
+) -> Res<Command> {
+    let count = case.rows.to_string();
+    Ok(match tool {
+        Tool::Ours { zip_level } => {
+            let mut cmd = Command::new(std::env::current_exe()?);
+            cmd.arg("child");
+            match (case.workload, case.format) {
+                ("W1", format) => {
+                    cmd.arg("w1").arg(w1_store).arg(format).arg(&count).arg(out);
+                }
+                (_, "CSV") => {
+                    cmd.arg("render-csv").arg(rows_file).arg(&count).arg(out);
+                }
+                _ => {
+                    cmd.arg("render-xlsx").arg(rows_file).arg(&count).arg(out);
+                    if let Some(l) = zip_level {
+                        cmd.arg("--zip-level").arg(l.to_string());
+                    }
+                }
+            }
+            cmd
+        }
+        Tool::Peer { script } => {
+            let mut cmd = Command::new(&args.python);
+            cmd.arg(args.peers_dir.join(script))
+                .arg(rows_file)
+                .arg(&count)
+                .arg(out);
+            cmd
+        }
+    })
+}
+
+fn summarise(case: &Case, tool: &Tool, samples: &[Sample], verified: Result<(), String>) -> Row {
+    let seconds: Vec<f64> = samples.iter().map(|s| s.report.seconds).collect();
+    let peak = samples.iter().map(|s| s.peak_rss_kb).max().unwrap_or(0);
+    let load = samples
+        .iter()
+        .map(|s| s.report.load_rss_kb)
+        .max()
+        .unwrap_or(0);
+    Row {
+        workload: case.workload,
+        format: case.format,
+        tool: tool.label(),
+        ours: matches!(tool, Tool::Ours { .. }),
+        zip_level: match tool {
+            Tool::Ours { zip_level } => *zip_level,
+            Tool::Peer { .. } if case.format == "XLSX" => Some(6),
+            Tool::Peer { .. } => None,
+        },
+        rows: case.rows,
+        median_s: median(&seconds),
+        min_s: seconds.iter().copied().fold(f64::INFINITY, f64::min),
+        max_s: seconds.iter().copied().fold(0.0, f64::max),
+        peak_rss_mb: peak as f64 / 1024.0,
+        work_rss_mb: peak.saturating_sub(load) as f64 / 1024.0,
+        bytes: samples.last().map_or(0, |s| s.report.bytes),
+        verified,
+    }
+}
