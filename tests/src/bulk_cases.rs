@@ -91,6 +91,17 @@ pub async fn contacts_export_is_created_polled_and_downloaded(fx: BulkFixture) {
     assert_eq!(r["progress"], 0);
     assert!(r.get("fileUrl").is_none());
     let id = r["id"].as_str().unwrap().to_string();
+    // AND the stored job expires (the table's ttl) when its file does
+    let stored = fx
+        .jobs
+        .get_job(&TenantId::new(BULK_A), &id)
+        .await
+        .unwrap()
+        .expect("the stored job");
+    assert_eq!(
+        stored.ttl,
+        Some(stored.created_at.timestamp() + fx.api.retention.as_secs() as i64)
+    );
     // WHEN the worker runs it and the client polls
     assert!(matches!(
         fx.work(BULK_A, &id).await,

@@ -39,6 +39,9 @@ pub struct Deps {
     pub rate: RateLimit,
     /// Lifetime of `fileUrl`.
     pub url_ttl: Duration,
+    /// How long a job is kept after its creation: its `ttl` is
+    /// `createdAt + retention` (the files' lifecycle expiry).
+    pub retention: Duration,
 }
 
 /// The rate limit from `EXPORTS_API_KEY_RATE_PER_SECOND` (default 5) and
@@ -66,6 +69,18 @@ pub fn url_ttl_from_env() -> Duration {
             .filter(|v| (60..=604_800).contains(v))
             .unwrap_or(900),
     )
+}
+
+/// Job retention from `EXPORTS_FILE_EXPIRY_DAYS` (default 7, at least 1):
+/// the days the bucket keeps export files (template `FileExpiryDays`), so a
+/// job is deleted when its file is.
+pub fn retention_from_env() -> Duration {
+    let days: u64 = std::env::var("EXPORTS_FILE_EXPIRY_DAYS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|v| (1..=36_500).contains(v))
+        .unwrap_or(7);
+    Duration::from_secs(days * 86_400)
 }
 
 /// Why a request failed, before it becomes an HttpError.
@@ -286,7 +301,11 @@ async fn create(
         }
     }
     let idempotency = idempotency_key(req)?;
-    let job = BulkJob::new(BulkJob::new_id(), spec.clone(), now);
+    let mut job = BulkJob::new(BulkJob::new_id(), spec.clone(), now);
+    job.ttl = Some(
+        now.timestamp()
+            .saturating_add(deps.retention.as_secs() as i64),
+    );
     if let Some(idem) = idempotency {
         let record = IdempotencyRecord {
             key_sha256: sha256_hex(idem.as_bytes()),
