@@ -231,6 +231,7 @@ impl BulkFixture {
                 burst: 1000.0,
             },
             url_ttl: Duration::from_secs(300),
+            retention: Duration::from_secs(3 * 86_400),
         };
         let mut worker = WorkerDeps::new(
             jobs.clone(),

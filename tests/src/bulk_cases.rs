@@ -25,6 +25,7 @@ macro_rules! bulk_suite {
             segments_filter_contacts_and_activities,
             activities_export_reads_each_day_of_the_window,
             the_idempotency_key_returns_the_same_export,
+            a_retry_heals_a_post_that_died_after_its_idempotency_record,
             rate_limit_answers_429_with_retry_after,
             redelivery_and_concurrent_workers_do_nothing,
             an_expired_lease_is_claimed_again,
@@ -91,6 +92,17 @@ pub async fn contacts_export_is_created_polled_and_downloaded(fx: BulkFixture) {
     assert_eq!(r["progress"], 0);
     assert!(r.get("fileUrl").is_none());
     let id = r["id"].as_str().unwrap().to_string();
+    // AND the stored job expires (the table's ttl) when its file does
+    let stored = fx
+        .jobs
+        .get_job(&TenantId::new(BULK_A), &id)
+        .await
+        .unwrap()
+        .expect("the stored job");
+    assert_eq!(
+        stored.ttl,
+        Some(stored.created_at.timestamp() + fx.api.retention.as_secs() as i64)
+    );
     // WHEN the worker runs it and the client polls
     assert!(matches!(
         fx.work(BULK_A, &id).await,
@@ -378,6 +390,48 @@ pub async fn the_idempotency_key_returns_the_same_export(fx: BulkFixture) {
         .await;
     assert_eq!(b.status(), 201);
     assert_ne!(json_body(&b)["id"], first["id"]);
+}
+
+pub async fn a_retry_heals_a_post_that_died_after_its_idempotency_record(fx: BulkFixture) {
+    // GIVEN a first POST that stored its idempotency record, then died
+    // before writing its job
+    let body = contacts_body();
+    let spec = exports_shared::api::bulk::parse_creation(body.to_string().as_bytes())
+        .expect("a valid body");
+    let orphan = exports_shared::model::bulk::BulkJob::new_id();
+    let record = exports_shared::store::bulk::IdempotencyRecord {
+        key_sha256: bulk_export_api::sha256_hex(b"k-crash"),
+        request_sha256: bulk_export_api::spec_hash(&spec).expect("hash"),
+        job_id: orphan.clone(),
+        created_at: chrono::Utc::now(),
+    };
+    let stored = fx
+        .jobs
+        .put_idempotency(&TenantId::new(BULK_A), &record)
+        .await
+        .expect("record stored");
+    assert!(stored.is_none());
+    // WHEN the client retries with the same key and body
+    let r = fx
+        .call(crate::with_header(
+            post(&fx.key_a, &body),
+            "idempotency-key",
+            "k-crash",
+        ))
+        .await;
+    // THEN it gets the recorded export, which now exists and runs to the end
+    assert_eq!(r.status(), 201, "{:?}", json_body(&r));
+    assert_eq!(json_body(&r)["id"], orphan.as_str());
+    assert!(matches!(
+        fx.work(BULK_A, &orphan).await,
+        JobOutcome::Finished(_)
+    ));
+    let got = json_body(&fx.call(get(&fx.key_a, &format!("/exports/{orphan}"))).await);
+    assert_eq!(got["status"], "finished");
+    assert_eq!(got["rows"], 7);
+    // AND exactly one export exists
+    let list = json_body(&fx.call(get(&fx.key_a, "/exports")).await);
+    assert_eq!(list["totalElements"], 1);
 }
 
 pub async fn rate_limit_answers_429_with_retry_after(mut fx: BulkFixture) {

@@ -87,7 +87,10 @@ fn job() -> BulkJob {
         version: ExportVersion::V1,
         filters: ExportFilters::default(),
     };
-    BulkJob::new(BulkJob::new_id(), spec, chrono::Utc::now())
+    let now = chrono::Utc::now();
+    let mut job = BulkJob::new(BulkJob::new_id(), spec, now);
+    job.ttl = Some(now.timestamp() + 86_400);
+    job
 }
 
 pub async fn jobs_are_created_once_and_replaced_conditionally(s: &BulkStores) {

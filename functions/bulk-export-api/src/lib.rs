@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use exports_shared::api::bulk::{export_resource, parse_creation, FieldError, FileLink, HttpError};
 use exports_shared::api::http_util::{is_json, normalised_path, MAX_BODY_BYTES};
 use exports_shared::auth::api_key::{authenticate_key, ApiKeyError};
-use exports_shared::model::bulk::{ApiKey, BulkJob, ExportSpec, Permission};
+use exports_shared::model::bulk::{ApiKey, BulkJob, ExportSpec, JobStatus, Permission};
 use exports_shared::model::OptionKind;
 use exports_shared::store::bulk::{ApiKeyStore, BulkJobStore, IdempotencyRecord, RateLimit};
 use exports_shared::store::{
@@ -39,6 +39,9 @@ pub struct Deps {
     pub rate: RateLimit,
     /// Lifetime of `fileUrl`.
     pub url_ttl: Duration,
+    /// How long a job is kept after its creation: its `ttl` is
+    /// `createdAt + retention` (the files' lifecycle expiry).
+    pub retention: Duration,
 }
 
 /// The rate limit from `EXPORTS_API_KEY_RATE_PER_SECOND` (default 5) and
@@ -66,6 +69,18 @@ pub fn url_ttl_from_env() -> Duration {
             .filter(|v| (60..=604_800).contains(v))
             .unwrap_or(900),
     )
+}
+
+/// Job retention from `EXPORTS_FILE_EXPIRY_DAYS` (default 7, at least 1):
+/// the days the bucket keeps export files (template `FileExpiryDays`), so a
+/// job is deleted when its file is.
+pub fn retention_from_env() -> Duration {
+    let days: u64 = std::env::var("EXPORTS_FILE_EXPIRY_DAYS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|v| (1..=36_500).contains(v))
+        .unwrap_or(7);
+    Duration::from_secs(days * 86_400)
 }
 
 /// Why a request failed, before it becomes an HttpError.
@@ -243,7 +258,8 @@ async fn list(deps: &Deps, req: &Request, key: &ApiKey) -> Result<Response<Body>
     json_response(200, &body)
 }
 
-fn sha256_hex(data: &[u8]) -> String {
+/// Lower-case hex SHA-256, as idempotency keys are stored.
+pub fn sha256_hex(data: &[u8]) -> String {
     Sha256::digest(data)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -286,7 +302,11 @@ async fn create(
         }
     }
     let idempotency = idempotency_key(req)?;
-    let job = BulkJob::new(BulkJob::new_id(), spec.clone(), now);
+    let mut job = BulkJob::new(BulkJob::new_id(), spec.clone(), now);
+    job.ttl = Some(
+        now.timestamp()
+            .saturating_add(deps.retention.as_secs() as i64),
+    );
     if let Some(idem) = idempotency {
         let record = IdempotencyRecord {
             key_sha256: sha256_hex(idem.as_bytes()),
@@ -295,16 +315,11 @@ async fn create(
             created_at: now,
         };
         if let Some(existing) = deps.jobs.put_idempotency(&key.tenant, &record).await? {
-            return replay(deps, key, &record, &existing).await;
+            return replay(deps, key, &record, &existing, job).await;
         }
     }
     deps.jobs.create_job(&key.tenant, &job).await?;
-    deps.queue
-        .send(&JobMessage {
-            tenant: key.tenant.clone(),
-            job_id: job.id.clone(),
-        })
-        .await?;
+    enqueue(deps, key, &job.id).await?;
     tracing::info!(tenant = %key.tenant, job = %job.id, key = %key.id, "bulk export created");
     let mut resp = json_response(201, &export_resource(&job, None))?;
     if let Ok(v) = format!("{PREFIX}/{}", job.id).parse() {
@@ -329,17 +344,40 @@ fn idempotency_key(req: &Request) -> Result<Option<String>, HttpError> {
     }
 }
 
-fn spec_hash(spec: &ExportSpec) -> Result<String, HandlerError> {
+/// The hash an idempotency record keeps of its request: two bodies with
+/// the same meaning (key order, defaults) hash the same.
+///
+/// # Errors
+/// Only if the spec cannot be serialised, which would be a bug.
+pub fn spec_hash(spec: &ExportSpec) -> Result<String, HandlerError> {
     let canonical = serde_json::to_vec(spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(sha256_hex(&canonical))
 }
 
+/// Queues the job for the worker. Sending twice is harmless: the worker
+/// ignores a finished job and a job another worker holds.
+async fn enqueue(deps: &Deps, key: &ApiKey, job_id: &str) -> Result<(), HandlerError> {
+    deps.queue
+        .send(&JobMessage {
+            tenant: key.tenant.clone(),
+            job_id: job_id.to_string(),
+        })
+        .await?;
+    Ok(())
+}
+
 /// A retried POST: the same export for the same body, 422 for another.
+///
+/// A retry also heals a first request that died part-way: if the recorded
+/// job was never written (a crash after the idempotency record), it is
+/// written now under the recorded id; if it is still `pending` (a crash
+/// before it was queued, or a lost message), it is queued again.
 async fn replay(
     deps: &Deps,
     key: &ApiKey,
     mine: &IdempotencyRecord,
     existing: &IdempotencyRecord,
+    fresh: BulkJob,
 ) -> Result<Response<Body>, HandlerError> {
     if existing.request_sha256 != mine.request_sha256 {
         return Err(HttpError::unprocessable(vec![FieldError {
@@ -349,16 +387,37 @@ async fn replay(
         .into());
     }
     // The first request may still be writing its job.
+    let mut found = None;
     for _ in 0..20 {
-        if let Some(job) = deps.jobs.get_job(&key.tenant, &existing.job_id).await? {
-            let link = file_link(deps, key, &job).await?;
-            return json_response(201, &export_resource(&job, link.as_ref()));
+        found = deps.jobs.get_job(&key.tenant, &existing.job_id).await?;
+        if found.is_some() {
+            break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Err(StoreError::Corrupt(format!(
-        "idempotent job {} was never written",
-        existing.job_id
-    ))
-    .into())
+    let job = match found {
+        Some(job) => job,
+        None => {
+            let job = BulkJob {
+                id: existing.job_id.clone(),
+                ..fresh
+            };
+            match deps.jobs.create_job(&key.tenant, &job).await {
+                Ok(()) => job,
+                Err(StoreError::AlreadyExists(_)) => deps
+                    .jobs
+                    .get_job(&key.tenant, &existing.job_id)
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("job {} vanished", existing.job_id))
+                    })?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    if job.status == JobStatus::Pending {
+        enqueue(deps, key, &job.id).await?;
+    }
+    let link = file_link(deps, key, &job).await?;
+    json_response(201, &export_resource(&job, link.as_ref()))
 }

@@ -16,6 +16,7 @@ async fn setup() -> Result<bulk_export_api::Deps, ConfigError> {
         files: backend.files()?,
         rate: bulk_export_api::rate_from_env(),
         url_ttl: bulk_export_api::url_ttl_from_env(),
+        retention: bulk_export_api::retention_from_env(),
     })
 }
 

@@ -313,6 +313,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 files: export_logs.files.clone(),
                 rate: bulk_export_api::rate_from_env(),
                 url_ttl: bulk_export_api::url_ttl_from_env(),
+                retention: bulk_export_api::retention_from_env(),
             };
             let worker_deps = exports_shared::service::bulk::WorkerDeps::new(
                 backend.bulk_jobs()?,

@@ -123,6 +123,11 @@ pub struct BulkJob {
     pub error: Option<String>,
     /// Bumped on every write; every transition is conditional on it.
     pub version: u64,
+    /// When the job may be deleted, in Unix seconds: the Exports table's
+    /// `ttl` attribute (creation + the file expiry days). `None` for jobs
+    /// stored before it existed: they are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<i64>,
 }
 
 impl BulkJob {
@@ -141,6 +146,7 @@ impl BulkJob {
             output: None,
             error: None,
             version: 0,
+            ttl: None,
         }
     }
 

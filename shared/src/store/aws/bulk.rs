@@ -4,7 +4,9 @@
 //! - [`DynamoBulkJobs`]: jobs and idempotency records in the Exports table.
 //!   Items carry `data` (the JSON) and a numeric `version`; a job is created
 //!   with `attribute_not_exists(pk)` and replaced with `version = :expected`,
-//!   so every transition is a conditional write.
+//!   so every transition is a conditional write. A job item also carries
+//!   the table's `ttl` (Unix seconds, [`BulkJob::ttl`]) so DynamoDB deletes
+//!   it once its file has expired.
 //! - [`ApiKeyStore`] and [`ActivityStore`] on [`DynamoStore`]: keys, their
 //!   pointer items, the blocked flag and rate buckets in TenantConfig
 //!   (buckets conditional on `version` too); activities in Entities.
@@ -29,6 +31,34 @@ use std::collections::HashMap;
 
 /// The attribute holding an item's version.
 pub const VERSION: &str = "version";
+/// The Exports table's TTL attribute (Unix seconds).
+pub const TTL: &str = "ttl";
+
+/// A job as its Exports item: `{pk, sk, data, version, ttl?}`.
+#[derive(Debug, Clone, Copy)]
+pub struct JobItem<'a> {
+    pub tenant: &'a TenantId,
+    pub job: &'a BulkJob,
+}
+
+impl TryFrom<JobItem<'_>> for Item {
+    type Error = StoreError;
+
+    /// # Errors
+    /// [`StoreError::Corrupt`] when the job does not serialise.
+    fn try_from(j: JobItem<'_>) -> Result<Item, StoreError> {
+        let mut it = versioned(
+            keys::tenant_pk(j.tenant),
+            bulk::job_sk(&j.job.id),
+            json(j.job)?,
+            Some(j.job.version),
+        );
+        if let Some(ttl) = j.job.ttl {
+            it.insert(TTL.into(), AttributeValue::N(ttl.to_string()));
+        }
+        Ok(it)
+    }
+}
 
 fn json<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -121,12 +151,7 @@ impl DynamoBulkJobs {
 impl BulkJobStore for DynamoBulkJobs {
     async fn create_job(&self, tenant: &TenantId, job: &BulkJob) -> Result<(), StoreError> {
         let sk = bulk::job_sk(&job.id);
-        let it = versioned(
-            keys::tenant_pk(tenant),
-            sk.clone(),
-            json(job)?,
-            Some(job.version),
-        );
+        let it = Item::try_from(JobItem { tenant, job })?;
         if put_if(
             &self.client,
             &self.table,
@@ -161,12 +186,7 @@ impl BulkJobStore for DynamoBulkJobs {
         job: &BulkJob,
         expected_version: u64,
     ) -> Result<bool, StoreError> {
-        let it = versioned(
-            keys::tenant_pk(tenant),
-            bulk::job_sk(&job.id),
-            json(job)?,
-            Some(job.version),
-        );
+        let it = Item::try_from(JobItem { tenant, job })?;
         put_if(
             &self.client,
             &self.table,
@@ -459,5 +479,66 @@ impl ActivityStore for DynamoStore {
                 None => return Ok((out, None)),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::bulk::{DateFormat, ExportFilters, ExportSpec, ExportType, ExportVersion};
+
+    fn job(ttl: Option<i64>) -> BulkJob {
+        let spec = ExportSpec {
+            export_type: ExportType::Contacts,
+            date_format: DateFormat::Iso,
+            delimiter: ',',
+            version: ExportVersion::V1,
+            filters: ExportFilters::default(),
+        };
+        let mut j = BulkJob::new(
+            "0193a0c2-7b1d-7f3e-9a55-3c1e2d4f5a6b".into(),
+            spec,
+            chrono::Utc::now(),
+        );
+        j.version = 3;
+        j.ttl = ttl;
+        j
+    }
+
+    #[test]
+    fn a_job_item_carries_keys_version_data_and_the_ttl() {
+        // GIVEN a job that expires at a known second
+        let (tenant, j) = (TenantId::new("t1"), job(Some(1_800_000_000)));
+        // WHEN it becomes an item
+        let it = Item::try_from(JobItem {
+            tenant: &tenant,
+            job: &j,
+        })
+        .unwrap();
+        // THEN the keys, the version and the numeric ttl are attributes
+        assert_eq!(it.get("pk"), Some(&AttributeValue::S("T#t1".into())));
+        assert_eq!(
+            it.get("sk"),
+            Some(&AttributeValue::S(format!("JOB#{}", j.id)))
+        );
+        assert_eq!(it.get(VERSION), Some(&AttributeValue::N("3".into())));
+        assert_eq!(it.get(TTL), Some(&AttributeValue::N("1800000000".into())));
+        // AND the data reads back as the same job
+        assert_eq!(value_of::<BulkJob>(&it).unwrap(), j);
+    }
+
+    #[test]
+    fn a_job_without_a_ttl_has_no_ttl_attribute() {
+        // GIVEN a job stored before jobs had a ttl
+        let (tenant, j) = (TenantId::new("t1"), job(None));
+        // WHEN it becomes an item
+        let it = Item::try_from(JobItem {
+            tenant: &tenant,
+            job: &j,
+        })
+        .unwrap();
+        // THEN DynamoDB will not expire it, and it reads back unchanged
+        assert!(!it.contains_key(TTL));
+        assert_eq!(value_of::<BulkJob>(&it).unwrap(), j);
     }
 }
