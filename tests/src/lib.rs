@@ -14,10 +14,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub mod backends;
-pub mod config_api_cases;
 pub mod bulk;
 pub mod bulk_cases;
 pub mod bulk_contract;
+pub mod config_api_cases;
 pub mod contract;
 pub mod export_log_contract;
 pub mod export_logs_cases;

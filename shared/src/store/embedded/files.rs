@@ -207,7 +207,8 @@ impl FileStore for EmbeddedFiles {
         meta: &FileMeta,
     ) -> Result<StoredFile, StoreError> {
         let mut upload = self.start_upload(key, meta).await?;
-        upload.put_part(body).await?;
+        let mut body = body;
+        upload.put_part(&mut body).await?;
         upload.complete().await
     }
 
@@ -256,9 +257,11 @@ struct EmbeddedUpload {
 
 #[async_trait]
 impl MultipartUpload for EmbeddedUpload {
-    async fn put_part(&mut self, bytes: Vec<u8>) -> Result<(), StoreError> {
-        self.digest.update(&bytes);
-        self.file.write_all(&bytes).await.map_err(io("write part"))
+    async fn put_part(&mut self, part: &mut Vec<u8>) -> Result<(), StoreError> {
+        self.digest.update(part);
+        self.file.write_all(part).await.map_err(io("write part"))?;
+        part.clear();
+        Ok(())
     }
 
     async fn complete(mut self: Box<Self>) -> Result<StoredFile, StoreError> {
@@ -302,7 +305,7 @@ mod tests {
         let key = FileKey::new(&TenantId::new("t1"), "sync/x", "a.csv").unwrap();
         // GIVEN an upload with one part written
         let mut up = files.start_upload(&key, &meta()).await.unwrap();
-        up.put_part(b"hello ".to_vec()).await.unwrap();
+        up.put_part(&mut b"hello ".to_vec()).await.unwrap();
         let url = files
             .presign_get(&key, Duration::from_secs(60))
             .await
@@ -327,7 +330,7 @@ mod tests {
             DownloadError::NotFound
         );
         // WHEN it completes, THEN the file, its size and its digest are there
-        up.put_part(b"world".to_vec()).await.unwrap();
+        up.put_part(&mut b"world".to_vec()).await.unwrap();
         let stored = up.complete().await.unwrap();
         assert_eq!(stored.bytes, 11);
         let (path, m) = files.open_signed(k, expires, sig, now).await.unwrap();
@@ -367,7 +370,7 @@ mod tests {
         let files = EmbeddedFiles::open(dir.path(), "http://x").unwrap();
         let key = FileKey::new(&TenantId::new("t1"), "bulk", "b.csv").unwrap();
         let mut up = files.start_upload(&key, &meta()).await.unwrap();
-        up.put_part(vec![b'x'; 1024]).await.unwrap();
+        up.put_part(&mut vec![b'x'; 1024]).await.unwrap();
         up.abort().await.unwrap();
         assert_eq!(
             std::fs::read_dir(dir.path().join("uploads"))
