@@ -365,6 +365,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_part_buffer_comes_back_empty_with_its_capacity() {
+        // GIVEN an upload and a 1 KiB part
+        let dir = tempfile::tempdir().unwrap();
+        let files = EmbeddedFiles::open(dir.path(), "http://x").unwrap();
+        let key = FileKey::new(&TenantId::new("t1"), "bulk", "r.csv").unwrap();
+        let mut up = files.start_upload(&key, &meta()).await.unwrap();
+        let mut part = vec![b'x'; 1024];
+        let at = part.as_ptr();
+        // WHEN the part is put, then the same buffer refilled and put again
+        up.put_part(&mut part).await.unwrap();
+        // THEN it is empty, and the same allocation, ready for the next part
+        assert!(part.is_empty());
+        assert!(part.capacity() >= 1024);
+        assert_eq!(part.as_ptr(), at);
+        part.extend_from_slice(b"yz");
+        up.put_part(&mut part).await.unwrap();
+        let stored = up.complete().await.unwrap();
+        assert_eq!(stored.bytes, 1026);
+        let on_disk = std::fs::read(dir.path().join("files").join(key.as_str())).unwrap();
+        assert_eq!(&on_disk[1024..], b"yz");
+    }
+
+    #[tokio::test]
     async fn aborted_uploads_leave_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let files = EmbeddedFiles::open(dir.path(), "http://x").unwrap();
