@@ -78,6 +78,9 @@ enum ChildWork {
         count: usize,
         out: PathBuf,
     },
+    /// W4: one bulk job through the worker on a seeded store; writes the
+    /// job's output record (JSON) to OUT.
+    W4 { data_dir: PathBuf, out: PathBuf },
 }
 
 fn main() {
@@ -112,6 +115,7 @@ fn child(what: ChildWork) -> Res<()> {
             count,
             out,
         } => workloads::w1(&data_dir, &format, count, &out)?,
+        ChildWork::W4 { data_dir, out } => workloads::w4(&data_dir, &out)?,
         ChildWork::Launch { program, args } => return measure::launch(&program, &args),
     };
     println!("{}", serde_json::to_string(&report)?);

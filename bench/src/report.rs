@@ -187,7 +187,30 @@ fn targets(o: &Outcome) -> Vec<String> {
             ));
         }
     }
-    out.push("W4 peak RSS < 64 MB, and W4 at 100k and 1M rows within 10% RSS: not measured (bulk worker pending)".into());
+    let w4: Vec<&Row> = o.rows.iter().filter(|r| r.workload == "W4").collect();
+    if let (Some(small), Some(big)) = (
+        w4.iter().min_by_key(|r| r.rows),
+        w4.iter().max_by_key(|r| r.rows),
+    ) {
+        if small.rows < big.rows {
+            out.push(format!(
+                "W4 peak RSS < 64 MB ({} rows): {:.1} MB — {}",
+                big.rows,
+                big.peak_rss_mb,
+                verdict(big.peak_rss_mb < 64.0)
+            ));
+            let rise = big.peak_rss_mb / small.peak_rss_mb - 1.0;
+            out.push(format!(
+                "W4 RSS independent of rows ({} vs {} rows within 10%): {:.1} vs {:.1} MB ({:+.1}%) — {}",
+                small.rows,
+                big.rows,
+                small.peak_rss_mb,
+                big.peak_rss_mb,
+                rise * 100.0,
+                verdict(rise.abs() <= 0.10)
+            ));
+        }
+    }
     if o.quick {
         out.push(
             "Quick mode: row counts are reduced, so these verdicts are indicative only".into(),

@@ -4,7 +4,7 @@
 
 use crate::measure::{median, run_child, Sample};
 use crate::report::{self, Outcome, Row};
-use crate::workloads::{self, W4_PENDING};
+use crate::workloads::{self, W4Output};
 use crate::{rows, verify, Res};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,6 +15,9 @@ pub const SEED: u64 = 42;
 /// Rows per workload: (W1, W2, W3).
 const FULL_ROWS: (usize, usize, usize) = (5_000, 200_000, 1_048_575);
 const QUICK_ROWS: (usize, usize, usize) = (5_000, 20_000, 100_000);
+/// W4 row counts: the small run (memory must not grow with rows) and the workload.
+const FULL_W4: [usize; 2] = [100_000, 1_000_000];
+const QUICK_W4: [usize; 2] = [10_000, 100_000];
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -150,7 +153,7 @@ pub fn run(args: &RunArgs) -> Res<()> {
     let runs = args.runs.unwrap_or(if args.quick { 3 } else { 5 }).max(1);
     std::fs::create_dir_all(&args.out_dir)?;
     let out_dir = std::fs::canonicalize(&args.out_dir)?;
-    let max_rows = counts.0.max(counts.1).max(counts.2);
+    let max_rows = counts.0.max(counts.1).max(counts.2).max(FULL_W4[1]);
     let rows_file = out_dir.join(format!("rows-seed{SEED}-{max_rows}.csv"));
     if !rows_file.exists() {
         eprintln!(
@@ -209,12 +212,15 @@ pub fn run(args: &RunArgs) -> Res<()> {
             ));
         }
     }
-    let w4 = workloads::w4()
-        .err()
-        .map_or_else(|| W4_PENDING.to_string(), |e| e.to_string());
+    if wanted("W4") {
+        let w4_counts = if args.quick { QUICK_W4 } else { FULL_W4 };
+        for count in w4_counts {
+            table.push(w4_case(&rows_file, &out_dir, count, runs)?);
+        }
+    }
     let outcome = Outcome {
         rows: table,
-        pending: vec![w4],
+        pending: Vec::new(),
         quick: args.quick,
         runs,
     };
@@ -320,3 +326,65 @@ fn summarise(case: &Case, tool: &Tool, samples: &[Sample], verified: Result<(), 
         verified,
     }
 }
+
+/// W4 at `count` rows: seeds a store with the first `count` generated rows
+/// (not timed), runs the bulk worker in a child a warm-up plus `runs`
+/// times, and verifies the last file (every row once, values, sha256).
+fn w4_case(rows_file: &Path, out_dir: &Path, count: usize, runs: usize) -> Res<Row> {
+    let store = out_dir.join(format!("w4-store-{count}"));
+    eprintln!("W4 CSV: seeding {count} contacts into {}", store.display());
+    tokio::runtime::Runtime::new()?.block_on(workloads::seed_w1(rows_file, count, &store))?;
+    let record = out_dir.join(format!("w4-{count}.json"));
+    let bulk_dir = store
+        .join("files")
+        .join(workloads::BENCH_TENANT)
+        .join("bulk");
+    let mut samples = Vec::with_capacity(runs);
+    for i in 0..=runs {
+        // Only the last run's file is kept (a 1M-row file is ~200 MB).
+        if bulk_dir.exists() {
+            std::fs::remove_dir_all(&bulk_dir)?;
+        }
+        let mut cmd = Command::new(std::env::current_exe()?);
+        cmd.args(["child", "w4"]).arg(&store).arg(&record);
+        let sample = run_child(&cmd)?;
+        eprintln!(
+            "  {:<40} run {i}{} {:>9.4} s (process {:.2} s)  peak {:>7.1} MB",
+            W4_TOOL,
+            if i == 0 { " (warm-up)" } else { "" },
+            sample.report.seconds,
+            sample.process_seconds,
+            sample.peak_rss_kb as f64 / 1024.0
+        );
+        if i > 0 {
+            samples.push(sample);
+        }
+    }
+    let output: W4Output = serde_json::from_slice(&std::fs::read(&record)?)?;
+    let truth = rows::load(rows_file, count)?;
+    let checked = if output.rows == count as u64 {
+        verify::bulk_csv(&output.path, &truth, &output.sha256)
+    } else {
+        Err(format!("job record says {} rows, want {count}", output.rows).into())
+    };
+    if let Err(e) = &checked {
+        eprintln!("  VERIFY FAILED {}: {e}", output.path.display());
+    }
+    let case = Case {
+        workload: "W4",
+        format: "CSV",
+        rows: count,
+        tools: Vec::new(),
+    };
+    let mut row = summarise(
+        &case,
+        &Tool::Ours { zip_level: None },
+        &samples,
+        checked.map_err(|e| e.to_string()),
+    );
+    row.tool = W4_TOOL.into();
+    Ok(row)
+}
+
+/// W4's tool label: no peer runs a bulk export to a file store.
+const W4_TOOL: &str = "exports (ours), bulk worker (no peer)";

@@ -146,3 +146,74 @@ pub fn xlsx_file(path: &Path, truth: &[Vec<Value>]) -> Res<()> {
     }
     Ok(())
 }
+
+/// Checks a bulk export's CSV (rows in shard order, not generated order):
+/// its sha256 is `sha256`, its header holds every schema column (custom
+/// fields as `custom:cf_{uuid}`), and it holds each generated row exactly
+/// once, every schema cell equal to the generated value (found by id).
+///
+/// # Errors
+/// The first difference found.
+pub fn bulk_csv(path: &Path, truth: &[Vec<Value>], sha256: &str) -> Res<()> {
+    use std::io::Read;
+    let mut digest = exports_shared::store::files::Digest256::default();
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        digest.update(&buf[..n]);
+    }
+    let (_, got) = digest.finish();
+    if got != sha256 {
+        return Err(format!("sha256 {got}, job record says {sha256}").into());
+    }
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_path(path)?;
+    let mut records = r.records();
+    let header = records.next().ok_or("empty file")??;
+    let index: Vec<usize> = SCHEMA
+        .iter()
+        .map(|c| {
+            let name = c.request_id();
+            header
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| format!("no column {name} in {header:?}"))
+        })
+        .collect::<Result<_, _>>()?;
+    let by_id: std::collections::HashMap<&str, usize> = truth
+        .iter()
+        .enumerate()
+        .filter_map(|(i, row)| match row.first() {
+            Some(Value::Text(id)) => Some((id.as_str(), i)),
+            _ => None,
+        })
+        .collect();
+    let mut seen = vec![false; truth.len()];
+    let mut n = 0usize;
+    for record in records {
+        let record = record?;
+        n += 1;
+        let id = record.get(index[0]).unwrap_or_default();
+        let &i = by_id
+            .get(id)
+            .ok_or_else(|| format!("line {}: unknown id {id:?}", n + 1))?;
+        if std::mem::replace(&mut seen[i], true) {
+            return Err(format!("line {}: id {id} twice", n + 1).into());
+        }
+        for ((c, &j), v) in SCHEMA.iter().zip(&index).zip(&truth[i]) {
+            let cell = record.get(j).unwrap_or_default();
+            if !csv_cell_matches(cell, v) {
+                return Err(format!("id {id} column {}: {cell:?}, want {v:?}", c.name).into());
+            }
+        }
+    }
+    if n != truth.len() {
+        return Err(format!("{n} rows, want {}", truth.len()).into());
+    }
+    Ok(())
+}

@@ -227,15 +227,70 @@ pub fn w1(data_dir: &Path, format: &str, count: usize, out: &Path) -> Res<ChildR
     })
 }
 
-/// W4: 1,000,000 contacts through the bulk worker to the embedded file
-/// store, as CSV. The worker is issue 5's and is not on this branch yet, so
-/// this workload reports itself pending instead of measuring anything.
-///
-/// # Errors
-/// Always, until the bulk worker exists.
-pub fn w4() -> Res<ChildReport> {
-    Err(W4_PENDING.into())
+/// The bulk job W4 runs: contacts, v2 (so the custom fields `score` and
+/// `note` are columns), ISO dates, comma-separated.
+pub const W4_BODY: &str =
+    r#"{"exportType":"contacts","version":"v2","dateFormat":"ISO","delimiter":","}"#;
+
+/// What a W4 child leaves next to its report: the job's output record.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct W4Output {
+    /// The file on disk (under the store's `files/`).
+    pub path: std::path::PathBuf,
+    pub rows: u64,
+    pub bytes: u64,
+    pub sha256: String,
 }
 
-/// Why W4 has no figures.
-pub const W4_PENDING: &str = "W4: pending bulk worker (issue 5); not measured";
+/// W4: the store's contacts through the real bulk worker ([`run_job`]) to
+/// the embedded file store, as CSV. Creating the job is not timed; the run
+/// (claim, paged reads, CSV, parts, digest, finish) is. Writes the job's
+/// output record as JSON to `out`.
+///
+/// # Errors
+/// When the store cannot be opened or the job does not finish.
+///
+/// [`run_job`]: exports_shared::service::bulk::run_job
+pub fn w4(data_dir: &Path, out: &Path) -> Res<ChildReport> {
+    use exports_shared::model::bulk::BulkJob;
+    use exports_shared::service::bulk::{run_job, JobOutcome, WorkerDeps};
+    use exports_shared::store::bulk::BulkJobStore;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let store = Arc::new(EmbeddedStore::open(data_dir)?);
+        let files = Arc::new(EmbeddedFiles::open(data_dir, "http://127.0.0.1:1")?);
+        let tenant = TenantId::new(BENCH_TENANT);
+        let spec = exports_shared::api::bulk::parse_creation(W4_BODY.as_bytes())
+            .map_err(|e| format!("W4 body: {}", e.body()))?;
+        let job = BulkJob::new(BulkJob::new_id(), spec, chrono::Utc::now());
+        store.create_job(&tenant, &job).await?;
+        let deps = WorkerDeps::new(store.clone(), store.clone(), store.clone(), store, files);
+        let msg = exports_shared::store::JobMessage {
+            tenant,
+            job_id: job.id.clone(),
+        };
+        let load_rss_kb = self_peak_rss_kb();
+        let started = Instant::now();
+        let outcome = run_job(&deps, &msg).await?;
+        let seconds = started.elapsed().as_secs_f64();
+        let JobOutcome::Finished(done) = outcome else {
+            return Err(format!("W4: job did not finish: {outcome:?}").into());
+        };
+        let output = done.output.ok_or("W4: finished without output")?;
+        let record = W4Output {
+            path: data_dir.join("files").join(&output.file_key),
+            rows: output.rows,
+            bytes: output.bytes,
+            sha256: output.sha256,
+        };
+        std::fs::write(out, serde_json::to_vec(&record)?)?;
+        Ok(ChildReport {
+            seconds,
+            rows: output.rows,
+            bytes: output.bytes,
+            load_rss_kb,
+        })
+    })
+}

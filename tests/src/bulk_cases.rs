@@ -591,7 +591,7 @@ impl FileStore for Stalling {
 
 #[async_trait::async_trait]
 impl MultipartUpload for StallingUpload {
-    async fn put_part(&mut self, bytes: Vec<u8>) -> Result<(), StoreError> {
+    async fn put_part(&mut self, bytes: &mut Vec<u8>) -> Result<(), StoreError> {
         self.parts += 1;
         if self.parts == self.stop_at {
             self.reached.notify_one();

@@ -131,7 +131,10 @@ async fn multipart_is_invisible_until_complete(files: Files) {
     let first = vec![b'x'; MIN_PART_BYTES];
     let last = b"tail".to_vec();
     let mut up = files.store().start_upload(&k, &meta()).await.unwrap();
-    up.put_part(first.clone()).await.unwrap();
+    let mut part = first.clone();
+    up.put_part(&mut part).await.unwrap();
+    // THEN the part is consumed: the caller's buffer is empty, to be refilled
+    assert!(part.is_empty());
     let url = files
         .store()
         .presign_get(&k, Duration::from_secs(60))
@@ -139,7 +142,7 @@ async fn multipart_is_invisible_until_complete(files: Files) {
         .unwrap();
     // THEN nothing can be downloaded before completion
     assert_eq!(files.fetch(&url.url).await, None);
-    up.put_part(last.clone()).await.unwrap();
+    up.put_part(&mut last.clone()).await.unwrap();
     let stored = up.complete().await.unwrap();
     // AND afterwards the whole file is there, with its size and digest
     let whole = [first, last].concat();
@@ -154,7 +157,7 @@ async fn multipart_is_invisible_until_complete(files: Files) {
 async fn aborted_uploads_leave_nothing(files: Files) {
     let k = key("aborted.csv");
     let mut up = files.store().start_upload(&k, &meta()).await.unwrap();
-    up.put_part(vec![b'y'; 1024]).await.unwrap();
+    up.put_part(&mut vec![b'y'; 1024]).await.unwrap();
     up.abort().await.unwrap();
     let url = files
         .store()

@@ -121,9 +121,15 @@ pub trait FileStore: Send + Sync {
 /// A streamed upload in progress.
 #[async_trait]
 pub trait MultipartUpload: Send {
-    /// Appends a part. Every part but the last must be at least
-    /// [`MIN_PART_BYTES`].
-    async fn put_part(&mut self, bytes: Vec<u8>) -> Result<(), StoreError>;
+    /// Appends the part held in `part`. Every part but the last must be at
+    /// least [`MIN_PART_BYTES`]. The part is consumed: `part` is left empty.
+    /// A store that only reads the bytes clears it and keeps its capacity,
+    /// so the caller can fill the same buffer with the next part instead of
+    /// allocating a fresh one (a store that must own the bytes takes them).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the part cannot be stored.
+    async fn put_part(&mut self, part: &mut Vec<u8>) -> Result<(), StoreError>;
     /// Makes the file visible and returns its size and digest.
     async fn complete(self: Box<Self>) -> Result<StoredFile, StoreError>;
     /// Discards every part; nothing becomes visible.

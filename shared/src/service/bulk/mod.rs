@@ -260,8 +260,8 @@ async fn write_file(
             .terminator(csv::Terminator::CRLF);
         b
     };
-    let new_buffer = || Vec::with_capacity(part_bytes + 64 * 1024);
-    let mut csv = builder.from_writer(new_buffer());
+    let part_capacity = part_bytes + 64 * 1024;
+    let mut csv = builder.from_writer(Vec::with_capacity(part_capacity));
     csv.write_record(cols.iter().map(|c| c.header.as_str()))?;
     let mut pages = source::open(deps, tenant, &spec).await?;
     let keep = filter_for(&spec);
@@ -281,8 +281,15 @@ async fn write_file(
             csv.write_record(&record_cells)?;
             rows += 1;
             if csv.get_ref().len() >= part_bytes {
-                let full = std::mem::replace(&mut csv, builder.from_writer(new_buffer()));
-                upload.put_part(into_bytes(full)?).await?;
+                // One part buffer for the whole file: hand it to the store,
+                // then write the next part into the same allocation (fresh
+                // 8 MiB buffers per part grew the heap with the row count).
+                let full = std::mem::replace(&mut csv, builder.from_writer(Vec::new()));
+                let mut buffer = into_bytes(full)?;
+                upload.put_part(&mut buffer).await?;
+                buffer.clear();
+                buffer.reserve(part_capacity);
+                csv = builder.from_writer(buffer);
             }
         }
         if last_progress.elapsed() >= deps.progress_every {
@@ -302,7 +309,7 @@ async fn write_file(
             }
         }
     }
-    upload.put_part(into_bytes(csv)?).await?;
+    upload.put_part(&mut into_bytes(csv)?).await?;
     Ok(rows)
 }
 

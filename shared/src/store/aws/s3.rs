@@ -127,7 +127,10 @@ struct S3Upload {
 
 #[async_trait]
 impl MultipartUpload for S3Upload {
-    async fn put_part(&mut self, bytes: Vec<u8>) -> Result<(), StoreError> {
+    async fn put_part(&mut self, part: &mut Vec<u8>) -> Result<(), StoreError> {
+        // The SDK sends an owned body: take the bytes (the caller's buffer
+        // is left empty, without capacity).
+        let bytes = std::mem::take(part);
         let number = i32::try_from(self.parts.len() + 1)
             .map_err(|_| StoreError::Corrupt("too many parts".into()))?;
         self.digest.update(&bytes);
@@ -154,7 +157,7 @@ impl MultipartUpload for S3Upload {
     async fn complete(mut self: Box<Self>) -> Result<StoredFile, StoreError> {
         if self.parts.is_empty() {
             // S3 needs at least one part; an empty file is one empty part.
-            self.put_part(Vec::new()).await?;
+            self.put_part(&mut Vec::new()).await?;
         }
         self.client
             .complete_multipart_upload()

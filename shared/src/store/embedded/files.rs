@@ -207,7 +207,8 @@ impl FileStore for EmbeddedFiles {
         meta: &FileMeta,
     ) -> Result<StoredFile, StoreError> {
         let mut upload = self.start_upload(key, meta).await?;
-        upload.put_part(body).await?;
+        let mut body = body;
+        upload.put_part(&mut body).await?;
         upload.complete().await
     }
 
@@ -256,9 +257,11 @@ struct EmbeddedUpload {
 
 #[async_trait]
 impl MultipartUpload for EmbeddedUpload {
-    async fn put_part(&mut self, bytes: Vec<u8>) -> Result<(), StoreError> {
-        self.digest.update(&bytes);
-        self.file.write_all(&bytes).await.map_err(io("write part"))
+    async fn put_part(&mut self, part: &mut Vec<u8>) -> Result<(), StoreError> {
+        self.digest.update(part);
+        self.file.write_all(part).await.map_err(io("write part"))?;
+        part.clear();
+        Ok(())
     }
 
     async fn complete(mut self: Box<Self>) -> Result<StoredFile, StoreError> {
@@ -302,7 +305,7 @@ mod tests {
         let key = FileKey::new(&TenantId::new("t1"), "sync/x", "a.csv").unwrap();
         // GIVEN an upload with one part written
         let mut up = files.start_upload(&key, &meta()).await.unwrap();
-        up.put_part(b"hello ".to_vec()).await.unwrap();
+        up.put_part(&mut b"hello ".to_vec()).await.unwrap();
         let url = files
             .presign_get(&key, Duration::from_secs(60))
             .await
@@ -327,7 +330,7 @@ mod tests {
             DownloadError::NotFound
         );
         // WHEN it completes, THEN the file, its size and its digest are there
-        up.put_part(b"world".to_vec()).await.unwrap();
+        up.put_part(&mut b"world".to_vec()).await.unwrap();
         let stored = up.complete().await.unwrap();
         assert_eq!(stored.bytes, 11);
         let (path, m) = files.open_signed(k, expires, sig, now).await.unwrap();
@@ -362,12 +365,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_part_buffer_comes_back_empty_with_its_capacity() {
+        // GIVEN an upload and a 1 KiB part
+        let dir = tempfile::tempdir().unwrap();
+        let files = EmbeddedFiles::open(dir.path(), "http://x").unwrap();
+        let key = FileKey::new(&TenantId::new("t1"), "bulk", "r.csv").unwrap();
+        let mut up = files.start_upload(&key, &meta()).await.unwrap();
+        let mut part = vec![b'x'; 1024];
+        let at = part.as_ptr();
+        // WHEN the part is put, then the same buffer refilled and put again
+        up.put_part(&mut part).await.unwrap();
+        // THEN it is empty, and the same allocation, ready for the next part
+        assert!(part.is_empty());
+        assert!(part.capacity() >= 1024);
+        assert_eq!(part.as_ptr(), at);
+        part.extend_from_slice(b"yz");
+        up.put_part(&mut part).await.unwrap();
+        let stored = up.complete().await.unwrap();
+        assert_eq!(stored.bytes, 1026);
+        let on_disk = std::fs::read(dir.path().join("files").join(key.as_str())).unwrap();
+        assert_eq!(&on_disk[1024..], b"yz");
+    }
+
+    #[tokio::test]
     async fn aborted_uploads_leave_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let files = EmbeddedFiles::open(dir.path(), "http://x").unwrap();
         let key = FileKey::new(&TenantId::new("t1"), "bulk", "b.csv").unwrap();
         let mut up = files.start_upload(&key, &meta()).await.unwrap();
-        up.put_part(vec![b'x'; 1024]).await.unwrap();
+        up.put_part(&mut vec![b'x'; 1024]).await.unwrap();
         up.abort().await.unwrap();
         assert_eq!(
             std::fs::read_dir(dir.path().join("uploads"))
