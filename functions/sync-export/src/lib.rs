@@ -105,7 +105,7 @@ async fn handle_inner(
         now,
         ExportOptions {
             max_rows: deps.max_sync_rows,
-            allow_empty: false,
+            ..ExportOptions::default()
         },
     )
     .await?;

@@ -2,76 +2,32 @@
 //! stage code in a v2 filter, page through the preview, export the same
 //! filters, and get the same rows. Plain HTTP/1.1 over a TCP socket.
 
+mod support;
+
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use support::{bin, request, start_serve};
 
 const TENANT: &str = "3f1c9a52-6d1e-4c2b-9a57-0c5e2b7d4e10";
 const USER: &str = "2080a55f-7c54-4381-83b7-279841984660";
 const EMAIL: &str = "demo@exports.local";
 
-/// The server, stopped when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_exports-local"));
-    c.env_remove("EXPORTS_JWT_SECRET")
-        .env_remove("EXPORTS_DATA_DIR")
-        .env_remove("EXPORTS_BACKEND")
-        .env("RUST_LOG", "warn");
-    c
-}
-
-/// One request; returns the status and the body.
+/// One request with the demo user's token and context headers.
 fn http(port: u16, method: &str, path: &str, token: &str, body: Option<&Value>) -> (u16, Vec<u8>) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    let payload = body.map(Value::to_string).unwrap_or_default();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-         Authorization: Bearer {token}\r\nx-tenant-uuid: {TENANT}\r\nx-user-email: {EMAIL}\r\n\
-         x-user-id: {USER}\r\nx-user-type: TENANT_STAFF\r\nContent-Length: {}\r\n",
-        payload.len()
-    );
-    if body.is_some() {
-        head.push_str("Content-Type: application/json\r\n");
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).expect("write head");
-    stream.write_all(payload.as_bytes()).expect("write body");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read");
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of headers");
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    assert!(
-        !head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked"),
-        "{head}"
-    );
-    let status = head[9..12].parse().expect("status");
-    (status, raw[split + 4..].to_vec())
+    let auth = format!("Bearer {token}");
+    let payload = body.map(Value::to_string);
+    request(
+        port,
+        method,
+        path,
+        &[
+            ("Authorization", &auth),
+            ("x-tenant-uuid", TENANT),
+            ("x-user-email", EMAIL),
+            ("x-user-id", USER),
+            ("x-user-type", "TENANT_STAFF"),
+        ],
+        payload.as_deref().map(str::as_bytes),
+    )
 }
 
 fn json_of(port: u16, method: &str, path: &str, token: &str, body: Option<&Value>) -> Value {
@@ -84,22 +40,7 @@ fn json_of(port: u16, method: &str, path: &str, token: &str, body: Option<&Value
 fn a_new_user_filters_on_a_stage_pages_the_preview_and_exports_the_same_rows() {
     // GIVEN a fresh `exports-local serve` (it seeds the demo tenant)
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let child = bin()
-        .args(["serve", "--data-dir", dir.path().to_str().unwrap()])
-        .args(["--port", &port.to_string()])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start serve");
-    let _server = Server(child);
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "serve did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (_server, port) = start_serve(dir.path());
     let out = bin().arg("token").output().expect("token");
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
 

@@ -2,81 +2,22 @@
 //! with SIGKILL) is finished by the next `serve` on the same data dir: the
 //! SQLite queue is durable and the in-process worker drains it at start-up.
 
+mod support;
+
 use bulk_export_api::Deps;
 use exports_shared::store::embedded::{EmbeddedFiles, EmbeddedStore};
 use lambda_http::Body;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The server, killed (SIGKILL) and reaped when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// Starts `exports-local serve` on `dir` and waits until it accepts connections.
-fn start_serve(dir: &Path) -> (Server, u16) {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_exports-local"))
-        .env_remove("EXPORTS_JWT_SECRET")
-        .env_remove("EXPORTS_DATA_DIR")
-        .env_remove("EXPORTS_BACKEND")
-        .env("RUST_LOG", "warn")
-        .args(["serve", "--data-dir", dir.to_str().unwrap()])
-        .args(["--port", &port.to_string()])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start serve");
-    let server = Server(child);
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "serve did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (server, port)
-}
+use support::{request, start_serve};
 
 /// One GET with the API key; returns the status and the body.
 fn get(port: u16, path: &str, key: &str) -> (u16, Vec<u8>) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    let head = format!(
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-         Authorization: apiKey {key}\r\n\r\n"
-    );
-    stream.write_all(head.as_bytes()).expect("write head");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read");
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of headers");
-    let status = String::from_utf8_lossy(&raw[9..12])
-        .parse()
-        .expect("status");
-    (status, raw[split + 4..].to_vec())
+    let auth = format!("apiKey {key}");
+    request(port, "GET", path, &[("Authorization", &auth)], None)
 }
 
 /// `POST /exports` through the API handler on the data dir, with no server

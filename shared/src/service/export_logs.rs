@@ -2,7 +2,7 @@
 //! column set with headers in the user's language, through the tabular
 //! export pipeline ([`super::tabular::export_with`]).
 
-use super::tabular::{export_stored_filter, ExportError, ExportOptions, RenderedExport};
+use super::tabular::{export_with, ExportError, ExportOptions, OptionValues, RenderedExport};
 use crate::api::tabular::{
     ColumnRequest, ExportFormat, SortDirection, SortRequest, TabularExportRequest, ViewState,
 };
@@ -100,7 +100,7 @@ pub async fn render_contacts(
         include_all_custom_fields: None,
         ui_screen_name: Some("export-logs".into()),
     };
-    let mut file = export_stored_filter(
+    let mut file = export_with(
         entities,
         config,
         tenant,
@@ -110,6 +110,7 @@ pub async fn render_contacts(
         ExportOptions {
             max_rows,
             allow_empty: true,
+            option_values: OptionValues::Stored,
         },
     )
     .await?;

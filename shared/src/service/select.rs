@@ -17,10 +17,11 @@ use crate::store::{EntitySource, TenantConfigStore};
 
 /// Whether the option-list values of a request's filters (stage, source,
 /// segment) must name enabled, undeleted options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OptionValues {
     /// A filter written now (exports, v2 previews, filter values): values
     /// must be enabled, undeleted options of the tenant.
+    #[default]
     NewFilter,
     /// A filter stored earlier (export logs): any value is matched as it is.
     Stored,

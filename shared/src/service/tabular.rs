@@ -113,6 +113,11 @@ pub struct ExportOptions {
     /// Whether a filter selecting no rows gives a header-only file (`true`)
     /// or [`ErrorCode::NoRows`] (`false`, the tabular API's rule).
     pub allow_empty: bool,
+    /// Whether the filters' option-list values are checked against the
+    /// tenant's enabled options ([`OptionValues::NewFilter`], the default)
+    /// or matched as stored ([`OptionValues::Stored`]: an export log's
+    /// filter keeps working after a stage it names is disabled).
+    pub option_values: OptionValues,
 }
 
 /// [`export`], with [`ExportOptions`].
@@ -128,59 +133,7 @@ pub async fn export_with(
     now: DateTime<Utc>,
     opts: ExportOptions,
 ) -> Result<RenderedExport, ExportError> {
-    export_checked(
-        entities,
-        config,
-        tenant,
-        entity,
-        req,
-        now,
-        opts,
-        OptionValues::NewFilter,
-    )
-    .await
-}
-
-/// [`export_with`] for a filter stored before now (an export log's): its
-/// option-list values are not checked against the tenant's enabled options,
-/// so a log keeps working after a stage it names is disabled.
-///
-/// # Errors
-/// As [`export`].
-pub async fn export_stored_filter(
-    entities: &dyn EntitySource,
-    config: &dyn TenantConfigStore,
-    tenant: &TenantId,
-    entity: EntityKind,
-    req: &TabularExportRequest,
-    now: DateTime<Utc>,
-    opts: ExportOptions,
-) -> Result<RenderedExport, ExportError> {
-    export_checked(
-        entities,
-        config,
-        tenant,
-        entity,
-        req,
-        now,
-        opts,
-        OptionValues::Stored,
-    )
-    .await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn export_checked(
-    entities: &dyn EntitySource,
-    config: &dyn TenantConfigStore,
-    tenant: &TenantId,
-    entity: EntityKind,
-    req: &TabularExportRequest,
-    now: DateTime<Utc>,
-    opts: ExportOptions,
-    values: OptionValues,
-) -> Result<RenderedExport, ExportError> {
-    let prepared = prepare(config, tenant, entity, req, values).await?;
+    let prepared = prepare(config, tenant, entity, req, opts.option_values).await?;
     let row_limit = opts
         .max_rows
         .map_or(prepared.row_limit, |cap| prepared.row_limit.min(cap));
