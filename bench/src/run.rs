@@ -347,6 +347,8 @@ fn w4_case(rows_file: &Path, out_dir: &Path, count: usize, runs: usize) -> Res<R
         }
         let mut cmd = Command::new(std::env::current_exe()?);
         cmd.args(["child", "w4"]).arg(&store).arg(&record);
+        // The worker's malloc setting in `template.yaml`.
+        cmd.env("MALLOC_ARENA_MAX", workloads::W4_MALLOC_ARENA_MAX);
         let sample = run_child(&cmd)?;
         eprintln!(
             "  {:<40} run {i}{} {:>9.4} s (process {:.2} s)  peak {:>7.1} MB",

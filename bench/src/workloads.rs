@@ -227,6 +227,10 @@ pub fn w1(data_dir: &Path, format: &str, count: usize, out: &Path) -> Res<ChildR
     })
 }
 
+/// `MALLOC_ARENA_MAX` of the bulk worker function in `template.yaml`, which
+/// the W4 child runs with, as the deployed worker does.
+pub const W4_MALLOC_ARENA_MAX: &str = "2";
+
 /// The bulk job W4 runs: contacts, v2 (so the custom fields `score` and
 /// `note` are columns), ISO dates, comma-separated.
 pub const W4_BODY: &str =

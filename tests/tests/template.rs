@@ -102,3 +102,22 @@ fn the_sqs_event_carries_a_job_message() {
     let msg: exports_shared::store::JobMessage = serde_json::from_str(body).expect("a JobMessage");
     assert_eq!(msg.tenant.as_str(), exports_tests::TENANT_A);
 }
+
+#[test]
+fn the_bulk_worker_runs_with_two_malloc_arenas() {
+    // GIVEN the bulk worker's resource in the template
+    let t = template();
+    let starts_resource = |l: &str| l.starts_with("  ") && !l.starts_with("   ");
+    let worker: Vec<&str> = t
+        .lines()
+        .skip_while(|l| *l != "  BulkExportWorkerFunction:")
+        .enumerate()
+        .take_while(|(i, l)| *i == 0 || !starts_resource(l))
+        .map(|(_, l)| l)
+        .collect();
+    assert!(worker.len() > 10, "worker resource not found");
+    let worker = worker.join("\n");
+    // THEN it sets the malloc arena cap that `make bench` measures W4 with
+    // (bench/src/workloads.rs, W4_MALLOC_ARENA_MAX)
+    assert!(worker.contains("MALLOC_ARENA_MAX: \"2\""), "{worker}");
+}

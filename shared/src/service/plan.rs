@@ -5,41 +5,10 @@
 //! (columns, filter fields, sort field), typed once per record.
 
 use crate::filter::Condition;
-use crate::model::{FieldType, Record, Value};
+pub use crate::model::Projection;
+use crate::model::Value;
 use crate::render::RenderColumn;
 use std::cmp::Ordering;
-
-/// Where each needed field sits in a projected row.
-#[derive(Debug, Clone, Default)]
-pub struct Projection {
-    fields: Vec<(String, FieldType)>,
-}
-
-impl Projection {
-    /// The index of a field, adding it when new.
-    pub fn index_of(&mut self, key: &str, ty: FieldType) -> usize {
-        if let Some(i) = self.fields.iter().position(|(k, _)| k == key) {
-            return i;
-        }
-        self.fields.push((key.to_string(), ty));
-        self.fields.len() - 1
-    }
-
-    /// Types the needed fields of a record. A stored value that does not fit
-    /// its column's type is read as empty, and logged.
-    pub fn project(&self, record: &Record) -> Vec<Value> {
-        self.fields
-            .iter()
-            .map(|(key, ty)| match Value::from_json(*ty, record.get(key)) {
-                Ok(v) => v,
-                Err(e) => {
-                    tracing::warn!(record = %record.id, field = %key, error = %e, "stored value does not fit its column; exported as empty");
-                    Value::Null
-                }
-            })
-            .collect()
-    }
-}
 
 /// One output column: its header and the projected field it shows.
 #[derive(Debug, Clone)]
@@ -59,9 +28,37 @@ pub struct Plan {
     pub sort_index: usize,
     pub descending: bool,
     pub id_index: usize,
+    /// Per column: whether it is the last to show its field, so its cell
+    /// can be moved out of the row rather than copied.
+    last_use: Vec<bool>,
 }
 
 impl Plan {
+    /// A plan over `projection`, showing `columns`, keeping the rows that
+    /// pass `conditions`, ordered by the field at `sort_index` (then id).
+    pub fn new(
+        projection: Projection,
+        columns: Vec<PlannedColumn>,
+        conditions: Vec<(usize, Condition)>,
+        (sort_index, descending): (usize, bool),
+        id_index: usize,
+    ) -> Self {
+        let last_use = columns
+            .iter()
+            .enumerate()
+            .map(|(j, c)| columns[j + 1..].iter().all(|d| d.index != c.index))
+            .collect();
+        Plan {
+            projection,
+            columns,
+            conditions,
+            sort_index,
+            descending,
+            id_index,
+            last_use,
+        }
+    }
+
     /// Whether a projected row passes every condition.
     pub fn keep(&self, row: &[Value]) -> bool {
         self.conditions.iter().all(|(i, c)| c.matches(&row[*i]))
@@ -80,19 +77,79 @@ impl Plan {
         primary.then_with(|| a[self.id_index].cmp_same_type(&b[self.id_index]))
     }
 
-    /// The output cells of a projected row, in column order.
-    pub fn cells(&self, row: &[Value], out: &mut Vec<Value>) {
+    /// The output cells of a projected row, in column order. Cells are
+    /// moved out of `row` (a field shown twice is copied for all but its
+    /// last column), so the row is spent afterwards.
+    pub fn take_cells(&self, row: &mut [Value], out: &mut Vec<Value>) {
         out.clear();
-        for c in &self.columns {
-            let v = &row[c.index];
-            let shown = match (&c.display, v) {
+        for (c, last) in self.columns.iter().zip(&self.last_use) {
+            let v = &mut row[c.index];
+            let shown = match (&c.display, &*v) {
                 (Some(map), Value::Text(code)) => map
                     .iter()
                     .find(|(k, _)| k.eq_ignore_ascii_case(code))
                     .map(|(_, name)| Value::Text(name.clone())),
                 _ => None,
             };
-            out.push(shown.unwrap_or_else(|| v.clone()));
+            out.push(match shown {
+                Some(name) => name,
+                None if *last => std::mem::replace(v, Value::Null),
+                None => v.clone(),
+            });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::FieldType;
+    use crate::render::ColumnKind;
+
+    fn column(index: usize, display: Option<Vec<(String, String)>>) -> PlannedColumn {
+        PlannedColumn {
+            render: RenderColumn {
+                header: format!("c{index}"),
+                kind: ColumnKind::Typed,
+            },
+            index,
+            display,
+        }
+    }
+
+    #[test]
+    fn cells_are_moved_out_and_a_repeated_field_is_shown_each_time() {
+        // GIVEN a plan showing field 1 twice, field 0 once and a display map on field 2
+        let mut projection = Projection::default();
+        projection.index_of("id", FieldType::String);
+        projection.index_of("name", FieldType::String);
+        projection.index_of("stage", FieldType::String);
+        let stages = vec![("lead".to_string(), "Lead".to_string())];
+        let plan = Plan::new(
+            projection,
+            vec![
+                column(1, None),
+                column(0, None),
+                column(1, None),
+                column(2, Some(stages)),
+            ],
+            Vec::new(),
+            (0, false),
+            0,
+        );
+        let mut row = vec![
+            Value::Text("c-1".into()),
+            Value::Text("Ana".into()),
+            Value::Text("LEAD".into()),
+        ];
+        // WHEN its cells are taken
+        let mut out = Vec::new();
+        plan.take_cells(&mut row, &mut out);
+        // THEN every column shows its value, the repeated one twice
+        let text = |s: &str| Value::Text(s.into());
+        assert_eq!(
+            out,
+            vec![text("Ana"), text("c-1"), text("Ana"), text("Lead")]
+        );
     }
 }

@@ -112,9 +112,10 @@ pub async fn select(
     let mut rows: Vec<Vec<crate::model::Value>> = Vec::new();
     let mut cursor = None;
     loop {
-        let page = entities.page(tenant, entity, cursor, PAGE_SIZE).await?;
-        for record in &page.records {
-            let row = plan.projection.project(record);
+        let page = entities
+            .page_rows(tenant, entity, cursor, PAGE_SIZE, &plan.projection)
+            .await?;
+        for row in page.rows {
             if plan.keep(&row) {
                 rows.push(row);
                 if let Some(limit) = limit.filter(|l| rows.len() as u64 > *l) {

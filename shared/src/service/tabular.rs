@@ -138,7 +138,7 @@ pub async fn export_with(
         .max_rows
         .map_or(prepared.row_limit, |cap| prepared.row_limit.min(cap));
     let plan = &prepared.plan;
-    let rows = select(entities, tenant, entity, plan, Some(row_limit)).await?;
+    let mut rows = select(entities, tenant, entity, plan, Some(row_limit)).await?;
     if rows.is_empty() && !opts.allow_empty {
         return Err(ApiError::new(ErrorCode::NoRows, "No rows to export")
             .with_details(vec!["the filters select no rows".into()])
@@ -152,16 +152,16 @@ pub async fn export_with(
     let bytes = match req.format {
         ExportFormat::Csv => {
             let mut out = CsvRenderer::new(Vec::new(), &render_columns, formatter, b',', false)?;
-            for row in &rows {
-                plan.cells(row, &mut cells);
+            for row in &mut rows {
+                plan.take_cells(row, &mut cells);
                 out.write_row(&cells)?;
             }
             out.finish()?
         }
         ExportFormat::Xlsx => {
             let mut out = XlsxRenderer::new(&render_columns, formatter)?;
-            for row in &rows {
-                plan.cells(row, &mut cells);
+            for row in &mut rows {
+                plan.take_cells(row, &mut cells);
                 out.write_row(&cells)?;
             }
             out.finish()?
@@ -287,14 +287,13 @@ pub(super) fn build_plan(
         .map(|c| (projection.index_of(&c.field.key, c.field.field_type), c))
         .collect();
 
-    Ok(Plan {
+    Ok(Plan::new(
         projection,
-        columns: planned,
+        planned,
         conditions,
-        sort_index,
-        descending,
+        (sort_index, descending),
         id_index,
-    })
+    ))
 }
 
 fn planned_column(

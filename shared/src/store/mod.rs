@@ -18,7 +18,7 @@ pub use files::{
 
 use crate::model::{
     City, ConfigOption, Country, CustomFieldDef, EntityKind, Industry, OptionKind, PhoneCode,
-    Record, ReferenceData, TenantId, TenantSettings,
+    Projection, Record, ReferenceData, TenantId, TenantSettings, Value,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -79,6 +79,34 @@ pub trait EntitySource: Send + Sync {
         cursor: Option<PageCursor>,
         limit: usize,
     ) -> Result<Page, StoreError>;
+
+    /// [`page`](Self::page), each record projected onto `projection`'s row
+    /// ([`Projection::project`]). A store that holds records as JSON text
+    /// reads the needed fields straight from it.
+    ///
+    /// # Errors
+    /// As [`page`](Self::page).
+    async fn page_rows(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        cursor: Option<PageCursor>,
+        limit: usize,
+        projection: &Projection,
+    ) -> Result<RowPage, StoreError> {
+        let page = self.page(tenant, entity, cursor, limit).await?;
+        Ok(RowPage {
+            rows: page.records.iter().map(|r| projection.project(r)).collect(),
+            next: page.next,
+        })
+    }
+}
+
+/// One page of projected rows and where the next starts (`None` at the end).
+#[derive(Debug, Clone, Default)]
+pub struct RowPage {
+    pub rows: Vec<Vec<Value>>,
+    pub next: Option<PageCursor>,
 }
 
 /// Writes records (seeding and `exports-local import`).

@@ -1,11 +1,12 @@
 //! [`EmbeddedStore`]: every storage trait over one SQLite database.
 
 use crate::model::{
-    ConfigOption, CustomFieldDef, EntityKind, OptionKind, Record, TenantId, TenantSettings,
+    ConfigOption, CustomFieldDef, EntityKind, OptionKind, Projection, Record, TenantId,
+    TenantSettings,
 };
 use crate::store::keys;
 use crate::store::{
-    EntitySource, EntityWriter, ExportLog, ExportLogStore, Page, PageCursor, StoreError,
+    EntitySource, EntityWriter, ExportLog, ExportLogStore, Page, PageCursor, RowPage, StoreError,
     TenantConfigStore,
 };
 use async_trait::async_trait;
@@ -181,6 +182,48 @@ impl EntitySource for EmbeddedStore {
         cursor: Option<PageCursor>,
         limit: usize,
     ) -> Result<Page, StoreError> {
+        let (records, next) = self
+            .read_page(tenant, entity, cursor, limit, |sk, data| {
+                let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(data)?;
+                Ok(Record::new(sk, map))
+            })
+            .await?;
+        Ok(Page { records, next })
+    }
+
+    async fn page_rows(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        cursor: Option<PageCursor>,
+        limit: usize,
+        projection: &Projection,
+    ) -> Result<RowPage, StoreError> {
+        let projection = projection.clone();
+        let (rows, next) = self
+            .read_page(tenant, entity, cursor, limit, move |sk, data| {
+                projection.project_json(&sk, data)
+            })
+            .await?;
+        Ok(RowPage { rows, next })
+    }
+}
+
+impl EmbeddedStore {
+    /// The page of `limit` records after `cursor`, across the tenant's
+    /// shards in key order, each read by `read(sk, data)`.
+    async fn read_page<T, F>(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        cursor: Option<PageCursor>,
+        limit: usize,
+        mut read: F,
+    ) -> Result<(Vec<T>, Option<PageCursor>), StoreError>
+    where
+        T: Send + 'static,
+        F: FnMut(String, &str) -> Result<T, serde_json::Error> + Send + 'static,
+    {
         let (shards, mut shard, mut after) = match cursor {
             Some(c) => keys::decode_cursor(&c)?,
             None => (self.settings(tenant).await?.shards.max(1), 0, String::new()),
@@ -193,41 +236,36 @@ impl EntitySource for EmbeddedStore {
                     "SELECT sk, data FROM entities WHERE pk = ?1 AND sk > ?2 ORDER BY sk LIMIT ?3",
                 )
                 .map_err(sql_err("prepare page"))?;
-            let mut records = Vec::with_capacity(limit);
+            let mut items = Vec::with_capacity(limit);
             loop {
                 let pk = keys::entity_pk(&tenant, entity, shard);
-                let want = limit - records.len();
-                let rows = stmt
-                    .query_map(params![pk, after, want as i64], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                    })
+                let want = limit - items.len();
+                let mut rows = stmt
+                    .query(params![pk, after, want as i64])
                     .map_err(sql_err("read page"))?;
                 let mut got = 0;
-                for row in rows {
-                    let (sk, data) = row.map_err(sql_err("read row"))?;
-                    let map: serde_json::Map<String, serde_json::Value> =
-                        serde_json::from_str(&data)
-                            .map_err(|e| StoreError::Corrupt(format!("{pk}/{sk}: {e}")))?;
+                while let Some(row) = rows.next().map_err(sql_err("read row"))? {
+                    let sk: String = row.get(0).map_err(sql_err("read row"))?;
+                    let data = row.get_ref(1).map_err(sql_err("read row"))?;
+                    let data = data
+                        .as_str()
+                        .map_err(|e| StoreError::Corrupt(format!("{pk}/{sk}: {e}")))?;
                     after.clone_from(&sk);
-                    records.push(Record::new(sk, map));
+                    let item = read(sk, data)
+                        .map_err(|e| StoreError::Corrupt(format!("{pk}/{after}: {e}")))?;
+                    items.push(item);
                     got += 1;
                 }
-                if records.len() >= limit {
+                if items.len() >= limit {
                     // Full page: resume after the last key of this shard.
                     let next = keys::encode_cursor(shards, shard, &after);
-                    return Ok(Page {
-                        records,
-                        next: Some(next),
-                    });
+                    return Ok((items, Some(next)));
                 }
                 debug_assert!(got < want);
                 shard += 1;
                 after.clear();
                 if shard >= shards {
-                    return Ok(Page {
-                        records,
-                        next: None,
-                    });
+                    return Ok((items, None));
                 }
             }
         })
