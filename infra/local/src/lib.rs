@@ -2,7 +2,8 @@
 //! deterministic data, mint development tokens and import JSON lines.
 //!
 //! The binary (`main.rs`) only parses the command line; each command lives in
-//! its own module so tests can call it.
+//! its own module so tests can call it (`cli.rs`, private to the binary,
+//! declares the commands and their flags).
 
 pub mod activities;
 pub mod api_keys;
@@ -11,6 +12,7 @@ pub mod generate;
 pub mod import;
 pub mod options;
 pub mod serve;
+pub mod start;
 pub mod token;
 pub mod worker;
 

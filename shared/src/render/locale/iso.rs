@@ -9,6 +9,21 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 /// The digits are assembled in a stack buffer and appended once: pushing
 /// them one `char` at a time showed in profiles of date-heavy exports.
 pub(super) fn push_padded(out: &mut String, value: u32, width: usize) {
+    // The fields of ISO dates (`MM`, `DD`, `hh`, `YYYY`): digit by digit.
+    match (width, value) {
+        (2, 0..=99) => {
+            push_digits(out, [value / 10, value % 10]);
+            return;
+        }
+        (4, 0..=9999) => {
+            push_digits(
+                out,
+                [value / 1000, value / 100 % 10, value / 10 % 10, value % 10],
+            );
+            return;
+        }
+        _ => {}
+    }
     // u32 has at most 10 digits; widths beyond that are padded separately.
     let mut buf = [b'0'; 10];
     let mut start = buf.len();
@@ -30,6 +45,12 @@ pub(super) fn push_padded(out: &mut String, value: u32, width: usize) {
     let from = buf.len().saturating_sub(width.max(digits)).min(start);
     if let Ok(s) = std::str::from_utf8(buf.get(from..).unwrap_or_default()) {
         out.push_str(s);
+    }
+}
+
+fn push_digits<const N: usize>(out: &mut String, digits: [u32; N]) {
+    for d in digits {
+        out.push(char::from(b'0' + (d % 10) as u8));
     }
 }
 

@@ -1,8 +1,9 @@
 //! Reading an export's records as a stream of pages: contact shards or
 //! activity days (partitions), several read at once, each through a bounded
 //! channel. Partitions are started in order and drained in order, so
-//! activities come out in time order, and at most `parallelism` partitions
-//! hold pages in memory.
+//! activities come out in time order. At most `parallelism` partitions hold
+//! pages in memory, each at most one page ahead of the writer: a reader
+//! reserves room in its channel before it reads.
 
 use super::WorkerDeps;
 use crate::model::bulk::{ExportSpec, ExportType};
@@ -114,6 +115,11 @@ async fn read_partition(
 ) {
     let mut after = String::new();
     loop {
+        // Read the next page only once there is room for it: a partition
+        // waiting its turn holds one page, not one queued and one in hand.
+        let Ok(slot) = out.reserve().await else {
+            return;
+        };
         let (records, next) = match partition {
             Partition::Day(day) => {
                 let after = (!after.is_empty()).then(|| after.clone());
@@ -124,7 +130,7 @@ async fn read_partition(
                 {
                     Ok(page) => page,
                     Err(e) => {
-                        let _ = out.send(Err(e)).await;
+                        slot.send(Err(e));
                         return;
                     }
                 }
@@ -144,7 +150,7 @@ async fn read_partition(
                                 Ok((_, s, last)) if s == shard => Some(last),
                                 Ok(_) => None,
                                 Err(e) => {
-                                    let _ = out.send(Err(e)).await;
+                                    slot.send(Err(e));
                                     return;
                                 }
                             },
@@ -158,15 +164,13 @@ async fn read_partition(
                         (records, next)
                     }
                     Err(e) => {
-                        let _ = out.send(Err(e)).await;
+                        slot.send(Err(e));
                         return;
                     }
                 }
             }
         };
-        if out.send(Ok(records)).await.is_err() {
-            return;
-        }
+        slot.send(Ok(records));
         match next {
             Some(n) if !n.is_empty() => after = n,
             _ => return,

@@ -1,0 +1,200 @@
+//! The command line of `exports-local`: every command and its flags.
+
+use clap::{Args, Parser, Subcommand};
+use exports_local::demo;
+use exports_local::options as opts;
+use exports_shared::model::bulk::Permission;
+use exports_shared::model::EntityKind;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "exports-local",
+    version,
+    about = "Run the exports service locally on the embedded backend"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Clone)]
+pub struct Common {
+    /// Data directory of the embedded backend.
+    #[arg(long, env = "EXPORTS_DATA_DIR", default_value = ".exports")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve every API on 127.0.0.1:PORT, seeding the demo tenant on first start.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, env = "PORT", default_value_t = 3000)]
+        port: u16,
+    },
+    /// Generate deterministic synthetic data for a tenant.
+    Seed {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = demo::DEMO_TENANT)]
+        tenant: String,
+        #[arg(long, default_value_t = 1000)]
+        contacts: u64,
+        #[arg(long, default_value_t = 100)]
+        organisations: u64,
+        #[arg(long, default_value_t = 200)]
+        households: u64,
+        /// Activities, spread over 2026-09-01..2026-10-30 (UTC) and every type.
+        #[arg(long, default_value_t = 0)]
+        activities: u64,
+        /// The random seed: the same seed gives the same data.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Run one bulk export in this process (no queue, no HTTP) and print its
+    /// rows, bytes, sha256 and file: to measure the worker (e.g. peak RSS).
+    BulkRun {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = demo::DEMO_TENANT)]
+        tenant: String,
+        /// An ExportCreation body, as POST /exports takes it.
+        #[arg(
+            long,
+            default_value = r#"{"exportType":"contacts","dateFormat":"ISO","delimiter":","}"#
+        )]
+        body: String,
+    },
+    /// Create, list or revoke bulk-export API keys.
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+    /// Print a development JWT signed with EXPORTS_JWT_SECRET (or the dev default).
+    Token {
+        #[arg(long, default_value = demo::DEMO_TENANT)]
+        tenant: String,
+        #[arg(long, default_value = demo::DEMO_USER_ID)]
+        user: String,
+        #[arg(long, default_value = demo::DEMO_EMAIL)]
+        email: String,
+        #[arg(long, default_value = demo::DEMO_USER_TYPE)]
+        user_type: String,
+        /// A role; repeat for several.
+        #[arg(long = "role", default_value = demo::DEMO_ROLE)]
+        roles: Vec<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 86_400)]
+        ttl: i64,
+    },
+    /// Load the bundled reference data (industries, countries, cities, phone
+    /// codes) into TenantConfig `GLOBAL`. EXPORTS_BACKEND=aws loads DynamoDB
+    /// (EXPORTS_ENTITIES_TABLE and EXPORTS_CONFIG_TABLE name the tables).
+    LoadReference {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Manage a tenant's option lists: stages, sources, segments.
+    Options {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = demo::DEMO_TENANT)]
+        tenant: String,
+        #[command(subcommand)]
+        action: OptionsAction,
+    },
+    /// Load records from a JSON-lines file, validating every line first.
+    Import {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_parser = parse_entity)]
+        entity: EntityKind,
+        /// Load the valid lines even when some are invalid.
+        #[arg(long)]
+        skip_invalid: bool,
+        file: PathBuf,
+    },
+}
+
+/// `exports-local options ...`
+#[derive(Subcommand)]
+pub enum OptionsAction {
+    /// List a tenant's options (deleted and disabled ones too, with their flags).
+    List {
+        #[arg(value_parser = opts::parse_kind)]
+        kind: exports_shared::model::OptionKind,
+    },
+    /// Add an enabled option.
+    Add {
+        #[arg(value_parser = opts::parse_kind)]
+        kind: exports_shared::model::OptionKind,
+        code: String,
+        /// The display name (`displayName`).
+        #[arg(long)]
+        name: String,
+        /// Position in the list; after the last one when omitted.
+        #[arg(long)]
+        sort_order: Option<i64>,
+    },
+    /// Enable (and undelete) an option.
+    Enable {
+        #[arg(value_parser = opts::parse_kind)]
+        kind: exports_shared::model::OptionKind,
+        code: String,
+    },
+    /// Disable an option: it stays listed, but new filters may not use it.
+    Disable {
+        #[arg(value_parser = opts::parse_kind)]
+        kind: exports_shared::model::OptionKind,
+        code: String,
+    },
+    /// Delete an option (soft: `deleted: true`, `enabled: false`).
+    Delete {
+        #[arg(value_parser = opts::parse_kind)]
+        kind: exports_shared::model::OptionKind,
+        code: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key and print it (it is shown only once).
+    Create {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = demo::DEMO_TENANT)]
+        tenant: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// createExports or readExports; repeat for several (default both).
+        #[arg(long = "permission", value_parser = parse_permission)]
+        permissions: Vec<Permission>,
+    },
+    /// List a tenant's keys (ids, names, permissions; never the keys).
+    List {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = demo::DEMO_TENANT)]
+        tenant: String,
+    },
+    /// Revoke a key by its id.
+    Revoke {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = demo::DEMO_TENANT)]
+        tenant: String,
+        id: String,
+    },
+}
+
+pub fn parse_permission(s: &str) -> Result<Permission, String> {
+    Permission::parse(s).ok_or_else(|| "expected createExports or readExports".into())
+}
+
+pub fn parse_entity(s: &str) -> Result<EntityKind, String> {
+    EntityKind::from_path(s).ok_or_else(|| "expected contacts, organisations or households".into())
+}
