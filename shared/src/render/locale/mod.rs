@@ -300,12 +300,11 @@ impl CellFormatter {
     /// Appends a `DATE_TIME` value. DATE_TIME values are shifted from UTC
     /// into the timezone first.
     pub fn format_datetime(&self, t: DateTime<Utc>, out: &mut String) {
-        let zoned = t.with_timezone(&self.tz);
-        let local = zoned.naive_local();
+        let (local, offset) = self.zoned(t);
         match &self.datetime {
             DateStyle::Iso => {
                 push_iso_naive(out, local);
-                push_offset(out, zoned.offset().fix().local_minus_utc());
+                push_offset(out, offset);
             }
             DateStyle::Pattern(p) if FAST_YEARS.contains(&local.year()) => {
                 p.render(out, &Fields::from_datetime(local));
@@ -359,7 +358,18 @@ impl CellFormatter {
     /// The local wall-clock time of `t` in the export's timezone (for XLSX
     /// cells).
     pub fn local_datetime(&self, t: DateTime<Utc>) -> NaiveDateTime {
-        t.with_timezone(&self.tz).naive_local()
+        self.zoned(t).0
+    }
+
+    /// `t` as wall-clock time in the export's timezone, and that zone's
+    /// offset from UTC in seconds. UTC (the default zone) skips the zone
+    /// lookup, which is a measurable share of a date-time cell.
+    fn zoned(&self, t: DateTime<Utc>) -> (NaiveDateTime, i32) {
+        if self.tz == chrono_tz::UTC {
+            return (t.naive_utc(), 0);
+        }
+        let zoned = t.with_timezone(&self.tz);
+        (zoned.naive_local(), zoned.offset().fix().local_minus_utc())
     }
 
     /// Excel number format for date cells: `yyyy-mm-dd` in ISO mode (and for

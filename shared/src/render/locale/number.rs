@@ -115,6 +115,9 @@ pub(super) fn push_number(out: &mut String, n: f64, decimal: &str, minus: &str) 
 /// output of at most 15 significant digits (its `.0` on integers is
 /// dropped); exponents and longer digit strings go through `Display`.
 pub(super) fn push_shortest(out: &mut String, n: f64) {
+    if push_cents(out, n) {
+        return;
+    }
     let mut buf = ryu::Buffer::new();
     let s = buf.format_finite(n);
     let significant = s
@@ -127,6 +130,54 @@ pub(super) fn push_shortest(out: &mut String, n: f64) {
     } else {
         out.push_str(s.strip_suffix(".0").unwrap_or(s));
     }
+}
+
+/// Writes `n` when it is an amount with at most two decimals below 1e13
+/// (the usual money column), without `ryu`; `false` (nothing written)
+/// otherwise.
+///
+/// `m = round(n × 100)` is then exact, and `m / 100 == n` holds exactly when
+/// the decimal `m / 100` parses to `n` (division and parsing both round
+/// correctly). That decimal has at most 15 significant digits, and no other
+/// decimal of at most 15 digits parses to the same double, so it is the
+/// shortest round-trip text: what `Display` writes, trailing zeros dropped.
+fn push_cents(out: &mut String, n: f64) -> bool {
+    if !n.is_finite() || n.abs() >= 1e13 {
+        return false;
+    }
+    let m = (n * 100.0).round();
+    #[allow(clippy::float_cmp)] // exactness is the point
+    if m / 100.0 != n {
+        return false;
+    }
+    // |m| < 1e15 + 1, so the conversion is exact.
+    let m = m as i64;
+    if n.is_sign_negative() {
+        out.push('-');
+    }
+    let (whole, cents) = (m.unsigned_abs() / 100, m.unsigned_abs() % 100);
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = whole;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+    if cents != 0 {
+        out.push('.');
+        out.push(char::from(b'0' + (cents / 10) as u8));
+        if cents % 10 != 0 {
+            out.push(char::from(b'0' + (cents % 10) as u8));
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -160,9 +211,26 @@ mod fast_path_tests {
             f64::MIN_POSITIVE,
             5e-324,
             9007199254740993.0,
+            0.05,
+            0.5,
+            -0.01,
+            0.005,
+            0.015,
+            100.0,
+            1e13,
+            -1e13,
+            9_999_999_999_999.99,
+            9_999_999_999_999.995,
+            -9_999_999_999_999.99,
+            1234.565,
+            -0.0,
         ];
         for _ in 0..200_000 {
             values.push(rng.random_range(-1_000_000_000i64..1_000_000_000) as f64 / 100.0);
+            // Amounts up to the two-decimal path's bound, and just past it.
+            let cents = rng.random_range(-1_000_000_000_000_000i64..1_000_000_000_000_000);
+            values.push(cents as f64 / 100.0);
+            values.push(rng.random_range(-1_000_000_000i64..1_000_000_000) as f64 / 1000.0);
             let bits = f64::from_bits(rng.random::<u64>());
             if bits.is_finite() {
                 values.push(bits);

@@ -730,3 +730,31 @@ fn hour_cycles_render_as_uts35_defines() {
         }
     }
 }
+
+#[test]
+fn utc_skips_the_zone_lookup_with_the_same_result() {
+    // GIVEN instants across years, a leap day and the extremes of the ISO range
+    let instants = [
+        utc(2024, 2, 29, 23, 59, 59),
+        utc(1970, 1, 1, 0, 0, 0),
+        utc(1, 1, 1, 0, 0, 0),
+        utc(9999, 12, 31, 23, 59, 59),
+        utc(2026, 11, 22, 8, 5, 9),
+    ];
+    for tag in [None, Some("en-US"), Some("es-CL")] {
+        let f = formatter(tag, "UTC");
+        for t in instants {
+            // WHEN formatted through the UTC fast path
+            // THEN text and wall-clock time equal the zone conversion's
+            let zoned = t.with_timezone(&chrono_tz::UTC);
+            assert_eq!(f.local_datetime(t), zoned.naive_local());
+            assert_eq!(f.zoned(t), (zoned.naive_local(), 0));
+            if tag.is_none() {
+                assert_eq!(
+                    datetime_str(&f, t),
+                    format!("{}+00:00", zoned.naive_local().format("%Y-%m-%dT%H:%M:%S"))
+                );
+            }
+        }
+    }
+}
