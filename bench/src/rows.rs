@@ -40,6 +40,15 @@ const fn col(name: &'static str, ty: FieldType) -> Column {
     }
 }
 
+const fn custom_col(name: &'static str, uuid: &'static str, ty: FieldType) -> Column {
+    Column {
+        name,
+        registry_id: uuid,
+        custom: true,
+        ty,
+    }
+}
+
 /// The schema, in file order.
 pub const SCHEMA: [Column; 11] = [
     col("id", FieldType::String),
@@ -48,21 +57,11 @@ pub const SCHEMA: [Column; 11] = [
     col("preferredEmail", FieldType::String),
     col("contactType", FieldType::String),
     col("netWorth", FieldType::Number),
-    Column {
-        name: "score",
-        registry_id: CF_SCORE,
-        custom: true,
-        ty: FieldType::Number,
-    },
+    custom_col("score", CF_SCORE, FieldType::Number),
     col("birthDate", FieldType::Date),
     col("createdAt", FieldType::DateTime),
     col("isActive", FieldType::Boolean),
-    Column {
-        name: "note",
-        registry_id: CF_NOTE,
-        custom: true,
-        ty: FieldType::String,
-    },
+    custom_col("note", CF_NOTE, FieldType::String),
 ];
 
 impl Column {

@@ -180,22 +180,9 @@ pub fn run(args: &RunArgs) -> Res<()> {
         let truth = rows::load(&rows_file, case.rows)?;
         for tool in &case.tools {
             let out = out_dir.join(output_name(&case, tool));
-            let mut samples = Vec::with_capacity(runs);
-            for i in 0..=runs {
-                let cmd = command(args, &case, tool, &rows_file, &w1_store, &out)?;
-                let sample = run_child(&cmd)?;
-                eprintln!(
-                    "  {:<40} run {i}{} {:>9.4} s (process {:.2} s)  peak {:>7.1} MB",
-                    tool.label(),
-                    if i == 0 { " (warm-up)" } else { "" },
-                    sample.report.seconds,
-                    sample.process_seconds,
-                    sample.peak_rss_kb as f64 / 1024.0
-                );
-                if i > 0 {
-                    samples.push(sample);
-                }
-            }
+            let samples = sample_runs(&tool.label(), runs, || {
+                command(args, &case, tool, &rows_file, &w1_store, &out)
+            })?;
             let checked = if case.format == "CSV" {
                 verify::csv_file(&out, &truth)
             } else {
@@ -330,29 +317,18 @@ fn summarise(case: &Case, tool: &Tool, samples: &[Sample], verified: Result<(), 
 /// W4 at `count` rows: seeds a store with the first `count` generated rows
 /// (not timed), runs the bulk worker in a child a warm-up plus `runs`
 /// times, and verifies the last file (every row once, values, sha256).
-fn w4_case(rows_file: &Path, out_dir: &Path, count: usize, runs: usize) -> Res<Row> {
-    let store = out_dir.join(format!("w4-store-{count}"));
-    eprintln!("W4 CSV: seeding {count} contacts into {}", store.display());
-    tokio::runtime::Runtime::new()?.block_on(workloads::seed_w1(rows_file, count, &store))?;
-    let record = out_dir.join(format!("w4-{count}.json"));
-    let bulk_dir = store
-        .join("files")
-        .join(workloads::BENCH_TENANT)
-        .join("bulk");
+/// One warm-up run and `runs` measured runs of the child `make` builds
+/// (called before each run), each printed as it ends; the measured samples.
+fn sample_runs(
+    label: &str,
+    runs: usize,
+    mut make: impl FnMut() -> Res<Command>,
+) -> Res<Vec<Sample>> {
     let mut samples = Vec::with_capacity(runs);
     for i in 0..=runs {
-        // Only the last run's file is kept (a 1M-row file is ~200 MB).
-        if bulk_dir.exists() {
-            std::fs::remove_dir_all(&bulk_dir)?;
-        }
-        let mut cmd = Command::new(std::env::current_exe()?);
-        cmd.args(["child", "w4"]).arg(&store).arg(&record);
-        // The worker's malloc setting in `template.yaml`.
-        cmd.env("MALLOC_ARENA_MAX", workloads::W4_MALLOC_ARENA_MAX);
-        let sample = run_child(&cmd)?;
+        let sample = run_child(&make()?)?;
         eprintln!(
-            "  {:<40} run {i}{} {:>9.4} s (process {:.2} s)  peak {:>7.1} MB",
-            W4_TOOL,
+            "  {label:<40} run {i}{} {:>9.4} s (process {:.2} s)  peak {:>7.1} MB",
             if i == 0 { " (warm-up)" } else { "" },
             sample.report.seconds,
             sample.process_seconds,
@@ -362,6 +338,29 @@ fn w4_case(rows_file: &Path, out_dir: &Path, count: usize, runs: usize) -> Res<R
             samples.push(sample);
         }
     }
+    Ok(samples)
+}
+
+fn w4_case(rows_file: &Path, out_dir: &Path, count: usize, runs: usize) -> Res<Row> {
+    let store = out_dir.join(format!("w4-store-{count}"));
+    eprintln!("W4 CSV: seeding {count} contacts into {}", store.display());
+    tokio::runtime::Runtime::new()?.block_on(workloads::seed_w1(rows_file, count, &store))?;
+    let record = out_dir.join(format!("w4-{count}.json"));
+    let bulk_dir = store
+        .join("files")
+        .join(workloads::BENCH_TENANT)
+        .join("bulk");
+    let samples = sample_runs(W4_TOOL, runs, || {
+        // Only the last run's file is kept (a 1M-row file is ~200 MB).
+        if bulk_dir.exists() {
+            std::fs::remove_dir_all(&bulk_dir)?;
+        }
+        let mut cmd = Command::new(std::env::current_exe()?);
+        cmd.args(["child", "w4"]).arg(&store).arg(&record);
+        // The worker's malloc setting in `template.yaml`.
+        cmd.env("MALLOC_ARENA_MAX", workloads::W4_MALLOC_ARENA_MAX);
+        Ok(cmd)
+    })?;
     let output: W4Output = serde_json::from_slice(&std::fs::read(&record)?)?;
     let truth = rows::load(rows_file, count)?;
     let checked = if output.rows == count as u64 {

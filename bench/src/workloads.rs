@@ -7,7 +7,7 @@ use crate::rows::{self, SCHEMA};
 use crate::Res;
 use exports_local::demo::{DEMO_EMAIL, DEMO_ROLE, DEMO_USER_ID, DEMO_USER_TYPE};
 use exports_shared::auth::{mint_hs256, Claims, JwtConfig, JwtVerifier};
-use exports_shared::model::{TenantId, TenantSettings};
+use exports_shared::model::{TenantId, TenantSettings, Value};
 use exports_shared::render::{
     CellFormatter, ColumnKind, CsvRenderer, Locale, RenderColumn, XlsxRenderer,
 };
@@ -40,21 +40,18 @@ fn iso_utc() -> CellFormatter {
     CellFormatter::new(&Locale::iso(), chrono_tz::UTC)
 }
 
-/// W2 CSV: rows through [`CsvRenderer`] into a file.
-///
-/// # Errors
-/// When the input cannot be read or the output written.
-pub fn render_csv(rows_file: &Path, count: usize, out: &Path) -> Res<ChildReport> {
+/// Loads the first `count` rows (not timed), then times `render` writing
+/// them to `out`.
+fn timed_render(
+    rows_file: &Path,
+    count: usize,
+    out: &Path,
+    render: impl FnOnce(&[Vec<Value>]) -> Res<()>,
+) -> Res<ChildReport> {
     let data = rows::load(rows_file, count)?;
     let load_rss_kb = self_peak_rss_kb();
     let started = Instant::now();
-    let file = std::fs::File::create(out)?;
-    let mut r = CsvRenderer::new(file, &render_columns(), iso_utc(), b',', false)?;
-    for row in &data {
-        r.write_row(row)?;
-    }
-    // Flushed and closed, not synced to disk: the peers do not sync either.
-    drop(r.finish()?);
+    render(&data)?;
     let seconds = started.elapsed().as_secs_f64();
     Ok(ChildReport {
         seconds,
@@ -64,26 +61,36 @@ pub fn render_csv(rows_file: &Path, count: usize, out: &Path) -> Res<ChildReport
     })
 }
 
+/// W2 CSV: rows through [`CsvRenderer`] into a file.
+///
+/// # Errors
+/// When the input cannot be read or the output written.
+pub fn render_csv(rows_file: &Path, count: usize, out: &Path) -> Res<ChildReport> {
+    timed_render(rows_file, count, out, |data| {
+        let file = std::fs::File::create(out)?;
+        let mut r = CsvRenderer::new(file, &render_columns(), iso_utc(), b',', false)?;
+        for row in data {
+            r.write_row(row)?;
+        }
+        // Flushed and closed, not synced to disk: the peers do not sync either.
+        drop(r.finish()?);
+        Ok(())
+    })
+}
+
 /// W2/W3 XLSX: rows through [`XlsxRenderer`] (constant memory), saved into a file.
 ///
 /// # Errors
 /// When the input cannot be read or the workbook written.
 pub fn render_xlsx(rows_file: &Path, count: usize, out: &Path, zip_level: u8) -> Res<ChildReport> {
-    let data = rows::load(rows_file, count)?;
-    let load_rss_kb = self_peak_rss_kb();
-    let started = Instant::now();
-    let mut r = XlsxRenderer::new(&render_columns(), iso_utc())?.with_zip_level(zip_level);
-    for row in &data {
-        r.write_row(row)?;
-    }
-    let file = std::fs::File::create(out)?;
-    r.finish_into(std::io::BufWriter::new(file))?;
-    let seconds = started.elapsed().as_secs_f64();
-    Ok(ChildReport {
-        seconds,
-        rows: count as u64,
-        bytes: std::fs::metadata(out)?.len(),
-        load_rss_kb,
+    timed_render(rows_file, count, out, |data| {
+        let mut r = XlsxRenderer::new(&render_columns(), iso_utc())?.with_zip_level(zip_level);
+        for row in data {
+            r.write_row(row)?;
+        }
+        let file = std::fs::File::create(out)?;
+        r.finish_into(std::io::BufWriter::new(file))?;
+        Ok(())
     })
 }
 

@@ -146,7 +146,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 issuer: settings.jwt_issuer.clone(),
                 audience: settings.jwt_audience.clone(),
             };
-            println!("{}", token::mint(&req, &start::secret(&settings))?);
+            println!("{}", token::mint(&req, &token::signing_secret(&settings))?);
             Ok(ExitCode::SUCCESS)
         }
         Command::LoadReference { common } => {

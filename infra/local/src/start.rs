@@ -55,7 +55,7 @@ pub async fn start(
     let verifier = settings.load_jwt_verifier().await?;
     let token = token::mint(
         &token_request(settings, demo::DEMO_TENANT),
-        &secret(settings),
+        &token::signing_secret(settings),
     )?;
     let files = exports_shared::store::embedded::EmbeddedFiles::open(
         data_dir,
@@ -118,15 +118,6 @@ pub async fn start(
     print_bulk_banner(port, &api_key);
     serve::serve(app, std::net::SocketAddr::from(([127, 0, 0, 1], port))).await?;
     Ok(())
-}
-
-/// The HS256 secret tokens are signed with: the configured one, else the
-/// development secret.
-pub fn secret(settings: &Settings) -> String {
-    settings
-        .jwt_secret
-        .clone()
-        .unwrap_or_else(|| DEV_JWT_SECRET.to_string())
 }
 
 fn token_request(settings: &Settings, tenant: &str) -> token::TokenRequest {

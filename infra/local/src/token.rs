@@ -1,6 +1,8 @@
 //! `exports-local token`: mint a development JWT.
 
+use crate::DEV_JWT_SECRET;
 use exports_shared::auth::{mint_hs256, Claims, TokenError};
+use exports_shared::config::Settings;
 
 /// What goes into a development token.
 #[derive(Debug, Clone)]
@@ -33,4 +35,13 @@ pub fn mint(req: &TokenRequest, secret: &str) -> Result<String, TokenError> {
         iat: now,
     };
     mint_hs256(&claims, secret.as_bytes())
+}
+
+/// The HS256 secret development tokens are signed with: the configured
+/// `EXPORTS_JWT_SECRET`, else the development secret.
+pub fn signing_secret(settings: &Settings) -> String {
+    settings
+        .jwt_secret
+        .clone()
+        .unwrap_or_else(|| DEV_JWT_SECRET.to_string())
 }

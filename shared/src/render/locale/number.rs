@@ -2,6 +2,7 @@
 //! from `icu_decimal` (verified against ICU on sample values), applied to
 //! Rust's shortest round-trip `f64` rendering without grouping.
 
+use super::iso::{push_digits, push_uint};
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
@@ -156,25 +157,15 @@ fn push_cents(out: &mut String, n: f64) -> bool {
         out.push('-');
     }
     let (whole, cents) = (m.unsigned_abs() / 100, m.unsigned_abs() % 100);
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = whole;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    for &d in &digits[at..] {
-        out.push(char::from(d));
-    }
+    push_uint(out, whole, 0);
     if cents != 0 {
         out.push('.');
-        out.push(char::from(b'0' + (cents / 10) as u8));
-        if cents % 10 != 0 {
-            out.push(char::from(b'0' + (cents % 10) as u8));
+        // No trailing zero: `.5`, `.05`, `.55`.
+        let cents = cents as u32;
+        if cents.is_multiple_of(10) {
+            push_digits(out, [cents / 10]);
+        } else {
+            push_digits(out, [cents / 10, cents % 10]);
         }
     }
     true
