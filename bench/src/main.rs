@@ -11,6 +11,7 @@ mod measure;
 mod report;
 mod rows;
 mod run;
+mod scale;
 mod verify;
 mod workloads;
 
@@ -81,6 +82,13 @@ enum ChildWork {
     /// W4: one bulk job through the worker on a seeded store; writes the
     /// job's output record (JSON) to OUT.
     W4 { data_dir: PathBuf, out: PathBuf },
+    /// W5: every scale request through the handlers on a seeded store;
+    /// writes its report (JSON) to OUT.
+    W5 {
+        data_dir: PathBuf,
+        contacts: u64,
+        out: PathBuf,
+    },
 }
 
 fn main() {
@@ -117,6 +125,11 @@ fn child(what: ChildWork) -> Res<()> {
         } => workloads::w1(&data_dir, &format, count, &out)?,
         ChildWork::W4 { data_dir, out } => workloads::w4(&data_dir, &out)?,
         ChildWork::Launch { program, args } => return measure::launch(&program, &args),
+        ChildWork::W5 {
+            data_dir,
+            contacts,
+            out,
+        } => return scale::child(&data_dir, contacts, &out),
     };
     println!("{}", serde_json::to_string(&report)?);
     Ok(())

@@ -4,6 +4,7 @@
 
 use crate::measure::{median, run_child, Sample};
 use crate::report::{self, Outcome, Row};
+use crate::scale;
 use crate::workloads::{self, W4Output};
 use crate::{rows, verify, Res};
 use std::path::{Path, PathBuf};
@@ -205,13 +206,24 @@ pub fn run(args: &RunArgs) -> Res<()> {
             table.push(w4_case(&rows_file, &out_dir, count, runs)?);
         }
     }
+    let mut scale_reports = Vec::new();
+    if wanted("W5") {
+        let sizes: &[u64] = if args.quick { &QUICK_W5 } else { &FULL_W5 };
+        for &contacts in sizes {
+            scale_reports.push(w5_case(&out_dir, contacts)?);
+        }
+    }
     let outcome = Outcome {
         rows: table,
         pending: Vec::new(),
         quick: args.quick,
         runs,
     };
-    let text = report::markdown(&outcome);
+    let mut text = report::markdown(&outcome);
+    if !scale_reports.is_empty() {
+        text.push('\n');
+        text.push_str(&scale::markdown(&scale_reports));
+    }
     println!("{text}");
     if args.quick || !args.only.is_empty() {
         let path = out_dir.join("benchmarks-partial.md");
@@ -385,6 +397,42 @@ fn w4_case(rows_file: &Path, out_dir: &Path, count: usize, runs: usize) -> Res<R
     );
     row.tool = W4_TOOL.into();
     Ok(row)
+}
+
+/// W5 tenant sizes.
+const FULL_W5: [u64; 3] = [10_000, 100_000, 1_000_000];
+const QUICK_W5: [u64; 2] = [10_000, 100_000];
+
+/// W5 at one tenant size: seeds (or reuses) the store, then runs the child
+/// once; it times each request itself (warm-up plus repeats).
+fn w5_case(out_dir: &Path, contacts: u64) -> Res<scale::ScaleReport> {
+    let store = out_dir.join(format!("w5-store-{contacts}"));
+    tokio::runtime::Runtime::new()?.block_on(scale::seed(&store, contacts))?;
+    let record = out_dir.join(format!("w5-{contacts}.json"));
+    let status = Command::new(std::env::current_exe()?)
+        .args(["child", "w5"])
+        .arg(&store)
+        .arg(contacts.to_string())
+        .arg(&record)
+        .status()?;
+    if !status.success() {
+        return Err(format!("W5 child at {contacts} contacts failed: {status}").into());
+    }
+    let report: scale::ScaleReport = serde_json::from_slice(&std::fs::read(&record)?)?;
+    for (r, (ms, rows)) in scale::REQUESTS
+        .iter()
+        .zip(report.millis.iter().zip(&report.rows))
+    {
+        eprintln!(
+            "  W5 {contacts:>9} {:<36} {ms:>9.1} ms  {rows} rows",
+            r.label
+        );
+    }
+    eprintln!(
+        "  W5 {contacts:>9} peak RSS {:.1} MB",
+        report.peak_rss_kb as f64 / 1024.0
+    );
+    Ok(report)
 }
 
 /// W4's tool label: no peer runs a bulk export to a file store.

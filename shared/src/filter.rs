@@ -107,9 +107,9 @@ pub struct FilterContext<'a> {
     pub timezone: chrono_tz::Tz,
 }
 
-/// A typed operand.
+/// A condition's typed operand (text already lower-cased).
 #[derive(Debug, Clone, PartialEq)]
-enum Operand {
+pub enum Operand {
     None,
     One(Value),
     Many(Vec<Value>),
@@ -359,6 +359,11 @@ mod options;
 pub use options::check_option_values;
 
 impl Condition {
+    /// The typed operand.
+    pub fn operand(&self) -> &Operand {
+        &self.operand
+    }
+
     /// Whether a cell value satisfies the condition.
     pub fn matches(&self, cell: &Value) -> bool {
         use Operator::*;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod filter;
 pub mod model;
+pub mod query;
 pub mod render;
 pub mod service;
 pub mod store;

@@ -22,6 +22,7 @@ embedded!(
     lookup_errors_are_precise,
     v2_filter_pages_through_the_selected_rows,
     the_preview_and_the_export_select_the_same_rows,
+    several_sort_keys_order_the_preview,
     disabled_and_unknown_stages_are_refused_by_preview_and_export,
     filter_values_count_distinct_values,
     v2_errors_are_precise,

@@ -62,6 +62,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 Some(&bar),
             )
             .await?;
+            backend.entity_writer().finish_load().await?;
             bar.finish();
             if activity_count > 0 {
                 let bar = indicatif::ProgressBar::new(activity_count);
@@ -208,6 +209,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 skip_invalid,
             )
             .await?;
+            backend.entity_writer().finish_load().await?;
             for e in &report.errors {
                 eprintln!("{}: {e}", file.display());
             }

@@ -13,8 +13,12 @@ pub const DEFAULT_SIZE: i64 = 20;
 pub const MAX_SIZE: i64 = 200;
 /// The largest `page`.
 pub const MAX_PAGE: i64 = 1_000_000;
+/// The deepest row a page may reach: `(page + 1) × size` at most. A source
+/// that cannot skip rows (DynamoDB) holds up to this many rows for a page,
+/// so it bounds a preview's memory; deeper reads are for exports.
+pub const MAX_WINDOW: u64 = 50_000;
 /// The most entries of `sort`.
-pub const MAX_SORTS: usize = 1;
+pub const MAX_SORTS: usize = 5;
 
 /// The body of `POST /api/{entity}/filter`.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -77,6 +81,11 @@ impl PageSpec {
                 "size: must be between 1 and {MAX_SIZE}, got {size}"
             ));
         }
+        if details.is_empty() && (page + 1).saturating_mul(size).unsigned_abs() > MAX_WINDOW {
+            details.push(format!(
+                "page: (page + 1) × size may be at most {MAX_WINDOW}, got page {page} of size {size}; narrow the filters or use an export"
+            ));
+        }
         if !details.is_empty() {
             return Err(
                 ApiError::new(ErrorCode::InvalidPagination, "Invalid page or size")
@@ -87,6 +96,22 @@ impl PageSpec {
             page: page.unsigned_abs(),
             size: size.unsigned_abs(),
         })
+    }
+
+    /// The index of the page's first row.
+    pub fn offset(self) -> u64 {
+        self.page.saturating_mul(self.size)
+    }
+
+    /// The envelope around a page's `content`, of `total` rows in all.
+    pub fn envelope<T>(self, content: Vec<T>, total: u64) -> PageOf<T> {
+        PageOf {
+            content,
+            page: self.page,
+            size: self.size,
+            total_elements: total,
+            total_pages: total.div_ceil(self.size),
+        }
     }
 
     /// The slice of `items` this page covers, and the envelope around it.
@@ -127,47 +152,62 @@ pub struct SortSpec {
 }
 
 /// Parses `sort`: at most [`MAX_SORTS`] entries of `field` or
-/// `field,asc|desc` (direction in any case; `asc` when omitted). `None` or an
-/// empty array is the default order (`createdAt,desc`).
+/// `field,asc|desc` (direction in any case; `asc` when omitted), in
+/// priority order. `None` or an empty array is the default order
+/// (`createdAt,desc`). Ties are always broken by id.
 ///
 /// # Errors
-/// [`ErrorCode::InvalidSort`] naming the entry at fault.
-pub fn parse_sort(sort: Option<&[String]>) -> Result<Option<SortSpec>, ApiError> {
-    let invalid = |detail: String| {
-        ApiError::new(ErrorCode::InvalidSort, "Invalid sort field").with_details(vec![detail])
+/// [`ErrorCode::InvalidSort`] naming every entry at fault.
+pub fn parse_sort(sort: Option<&[String]>) -> Result<Vec<SortSpec>, ApiError> {
+    let invalid = |details: Vec<String>| {
+        ApiError::new(ErrorCode::InvalidSort, "Invalid sort field").with_details(details)
     };
-    let Some(sort) = sort.filter(|s| !s.is_empty()) else {
-        return Ok(None);
-    };
+    let sort = sort.unwrap_or_default();
     if sort.len() > MAX_SORTS {
-        return Err(invalid(format!(
-            "sort: at most {MAX_SORTS} sort order is supported; ties are always broken by id"
-        )));
+        return Err(invalid(vec![format!(
+            "sort: at most {MAX_SORTS} sort orders are supported, got {}; ties are always broken by id",
+            sort.len()
+        )]));
     }
-    let entry = &sort[0];
+    let mut specs = Vec::with_capacity(sort.len());
+    let mut errors = Vec::new();
+    for (i, entry) in sort.iter().enumerate() {
+        match parse_sort_entry(entry) {
+            Ok(spec) => specs.push(spec),
+            Err(e) => errors.push(format!("sort[{i}]: {e}")),
+        }
+    }
+    if errors.is_empty() {
+        Ok(specs)
+    } else {
+        Err(invalid(errors))
+    }
+}
+
+fn parse_sort_entry(entry: &str) -> Result<SortSpec, String> {
     let mut parts = entry.split(',').map(str::trim);
     let field = parts.next().unwrap_or_default();
     let direction = parts.next();
     if field.is_empty() || parts.next().is_some() || field.len() > 255 {
-        return Err(invalid(format!(
-            "sort[0]: expected \"field\" or \"field,asc|desc\", got \"{}\"",
+        return Err(format!(
+            "expected \"field\" or \"field,asc|desc\", got \"{}\"",
             entry.chars().take(60).collect::<String>()
-        )));
+        ));
     }
     let descending = match direction.map(str::to_ascii_lowercase).as_deref() {
         None | Some("asc") => false,
         Some("desc") => true,
         Some(other) => {
-            return Err(invalid(format!(
-                "sort[0]: direction must be asc or desc, got \"{}\"",
+            return Err(format!(
+                "direction must be asc or desc, got \"{}\"",
                 other.chars().take(20).collect::<String>()
-            )))
+            ))
         }
     };
-    Ok(Some(SortSpec {
+    Ok(SortSpec {
         field: field.to_string(),
         descending,
-    }))
+    })
 }
 
 /// Parses a JSON body into `T`, with the tabular API's error rules: syntax
@@ -207,10 +247,19 @@ mod tests {
             PageSpec::new(None, None).unwrap(),
             PageSpec { page: 0, size: 20 }
         );
-        for (page, size) in [(-1, 20), (0, 0), (0, MAX_SIZE + 1), (MAX_PAGE + 1, 1)] {
+        for (page, size) in [
+            (-1, 20),
+            (0, 0),
+            (0, MAX_SIZE + 1),
+            (MAX_PAGE + 1, 1),
+            (250, 200),
+        ] {
             let e = PageSpec::new(Some(page), Some(size)).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidPagination, "{page} {size}");
         }
+        // The deepest page allowed ends exactly at MAX_WINDOW.
+        assert!(PageSpec::new(Some(249), Some(200)).is_ok());
+        assert!(PageSpec::new(Some(2_499), Some(20)).is_ok());
         let e = PageSpec::new(Some(-1), Some(0)).unwrap_err();
         assert_eq!(e.details.unwrap().len(), 2);
     }
@@ -229,20 +278,33 @@ mod tests {
 
     #[test]
     fn sort_entries_are_field_comma_direction() {
-        let s = parse_sort(Some(&["createdAt,DESC".to_string()]))
-            .unwrap()
-            .unwrap();
-        assert_eq!((s.field.as_str(), s.descending), ("createdAt", true));
-        let s = parse_sort(Some(&["name".to_string()])).unwrap().unwrap();
-        assert!(!s.descending);
-        assert_eq!(parse_sort(Some(&[])).unwrap(), None);
+        let s = parse_sort(Some(&["createdAt,DESC".to_string()])).unwrap();
+        assert_eq!((s[0].field.as_str(), s[0].descending), ("createdAt", true));
+        let s = parse_sort(Some(&["name".to_string()])).unwrap();
+        assert!(!s[0].descending);
+        assert_eq!(parse_sort(Some(&[])).unwrap(), Vec::new());
         for bad in ["createdAt,up", ",desc", "a,asc,x"] {
             let e = parse_sort(Some(&[bad.to_string()])).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidSort, "{bad}");
         }
-        let two = ["a".to_string(), "b".to_string()];
+        // Several keys are taken in order; a bad one is named by its index.
+        let two = ["stage,asc".to_string(), "createdAt,desc".to_string()];
+        let s = parse_sort(Some(&two)).unwrap();
         assert_eq!(
-            parse_sort(Some(&two)).unwrap_err().code,
+            s.iter()
+                .map(|s| (s.field.as_str(), s.descending))
+                .collect::<Vec<_>>(),
+            [("stage", false), ("createdAt", true)]
+        );
+        let bad = ["stage".to_string(), "createdAt,sideways".to_string()];
+        let e = parse_sort(Some(&bad)).unwrap_err();
+        assert_eq!(
+            e.details.unwrap(),
+            ["sort[1]: direction must be asc or desc, got \"sideways\""]
+        );
+        let many = vec!["a".to_string(); MAX_SORTS + 1];
+        assert_eq!(
+            parse_sort(Some(&many)).unwrap_err().code,
             ErrorCode::InvalidSort
         );
     }

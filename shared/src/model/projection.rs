@@ -30,6 +30,11 @@ impl Projection {
         self.fields.len() - 1
     }
 
+    /// Every field, `(key, type)`, in row order.
+    pub fn fields(&self) -> &[(String, FieldType)] {
+        &self.fields
+    }
+
     fn position(&self, key: &str) -> Option<usize> {
         self.fields.iter().position(|(k, _)| k == key)
     }

@@ -1,11 +1,11 @@
 //! The file of an export log: the contacts its filter selects, in a fixed
 //! column set with headers in the user's language, through the tabular
-//! export pipeline ([`super::tabular::export_with`]).
+//! export pipeline: a [`Plan`] of fixed columns, queried and rendered by
+//! [`super::tabular::render`].
 
-use super::tabular::{export_with, ExportError, ExportOptions, OptionValues, RenderedExport};
-use crate::api::tabular::{
-    ColumnRequest, ExportFormat, SortDirection, SortRequest, TabularExportRequest, ViewState,
-};
+use super::plan::{load_tenant, Plan};
+use super::tabular::{render, ExportError, ExportOptions, OptionValues, Prepared, RenderedExport};
+use crate::api::tabular::{ApiError, ErrorCode, ExportFormat};
 use crate::filter::FilterCondition;
 use crate::model::{EntityKind, TenantId};
 use crate::store::{EntitySource, TenantConfigStore};
@@ -34,18 +34,13 @@ pub fn is_spanish(tag: Option<&str>) -> bool {
         .is_some_and(|l| l.trim().eq_ignore_ascii_case("es"))
 }
 
-/// The fixed columns with headers in the language of `language`.
-pub fn columns(language: Option<&str>) -> Vec<ColumnRequest> {
+/// The fixed columns, `(field, header)`, with headers in the language of
+/// `language`.
+pub fn columns(language: Option<&str>) -> Vec<(&'static str, String)> {
     let spanish = is_spanish(language);
     COLUMNS
         .iter()
-        .map(|(id, en, es)| ColumnRequest {
-            id: (*id).to_string(),
-            label: Some(if spanish { *es } else { *en }.to_string()),
-            custom: Some(false),
-            field_type: None,
-            form_uuid: None,
-        })
+        .map(|(id, en, es)| (*id, if spanish { *es } else { *en }.to_string()))
         .collect()
 }
 
@@ -83,37 +78,29 @@ pub async fn render_contacts(
         language,
         max_rows,
     } = file;
-    let tenant_locale = config.settings(tenant).await?.locale;
-    let language = language.or(tenant_locale.as_deref());
-    let req = TabularExportRequest {
-        format,
-        view_state: Some(ViewState {
-            columns: Some(columns(language)),
-            sort: Some(SortRequest {
-                field: "createdAt".into(),
-                direction: SortDirection::Desc,
-            }),
-        }),
-        locale: None,
-        timezone: None,
-        filters: Some(filters),
-        include_all_custom_fields: None,
-        ui_screen_name: Some("export-logs".into()),
+    let entity = EntityKind::Contacts;
+    let view = load_tenant(config, tenant, entity).await?;
+    let locale = view.locale(None)?;
+    let timezone = view.timezone(None)?;
+    // A stored filter keeps working after a stage it names is disabled.
+    let conditions = view.conditions(entity, &filters, timezone, OptionValues::Stored)?;
+    let headers = columns(language.or(view.default_locale.as_deref()));
+    let plan = Plan::for_columns(entity, &headers, conditions, &view).map_err(|e| {
+        tracing::error!(error = %e, "export-log columns do not resolve");
+        ExportError::Client(ApiError::new(ErrorCode::Internal, "Internal error"))
+    })?;
+    let prepared = Prepared {
+        plan,
+        locale,
+        timezone,
+        row_limit: view.row_limit,
     };
-    let mut file = export_with(
-        entities,
-        config,
-        tenant,
-        EntityKind::Contacts,
-        &req,
-        now,
-        ExportOptions {
-            max_rows,
-            allow_empty: true,
-            option_values: OptionValues::Stored,
-        },
-    )
-    .await?;
+    let opts = ExportOptions {
+        max_rows,
+        allow_empty: true,
+        option_values: OptionValues::Stored,
+    };
+    let mut file = render(entities, tenant, &prepared, format, opts).await?;
     file.filename = format!("contacts-{}.{}", now.format("%Y%m%d"), format.extension());
     Ok(file)
 }
@@ -128,19 +115,7 @@ mod tests {
         assert!(is_spanish(Some("ES")));
         assert!(!is_spanish(Some("en-US")));
         assert!(!is_spanish(None));
-        assert_eq!(
-            columns(Some("es"))
-                .first()
-                .and_then(|c| c.label.clone())
-                .as_deref(),
-            Some("Nombre")
-        );
-        assert_eq!(
-            columns(None)
-                .last()
-                .and_then(|c| c.label.clone())
-                .as_deref(),
-            Some("Created")
-        );
+        assert_eq!(columns(Some("es"))[0].1, "Nombre");
+        assert_eq!(columns(None)[11].1, "Created");
     }
 }

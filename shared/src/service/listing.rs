@@ -1,53 +1,45 @@
 //! The v2 list endpoints over the export pipeline: a preview page of the
 //! rows a filter selects, and the distinct values of one field.
 //!
-//! Both build a [`TabularExportRequest`] and go through
-//! [`tabular::prepare`] and [`tabular::select`], exactly as an export does:
-//! the same column registry, filter engine, option checks, tenant scoping
-//! and order. A preview's rows over all pages are therefore the rows the
-//! export of the same filters, sort and timezone writes, in the same order.
+//! Both resolve their filters exactly as an export does
+//! ([`TenantView::conditions`]: the same column registry, filter engine,
+//! option checks and timezone) and ask the source an [`EntityQuery`]: the
+//! preview for one window of the ordered rows and their total, filter values
+//! for grouped counts. A preview's rows over all pages are therefore the
+//! rows the export of the same filters, sort and timezone writes, in the
+//! same order, and no page holds more rows than its window.
 
-use super::tabular::{self, ExportError, OptionValues};
+use super::plan::{add_conditions, add_sort, load_tenant, TenantView};
+use super::tabular::{ExportError, OptionValues};
 use crate::api::listing::{parse_sort, FilterPageRequest, FilterValuesRequest, PageOf, PageSpec};
-use crate::api::tabular::{
-    ApiError, ColumnRequest, ErrorCode, ExportFormat, SortDirection, SortRequest,
-    TabularExportRequest, ViewState,
-};
+use crate::api::tabular::{ApiError, ErrorCode};
 use crate::filter::FilterCondition;
 use crate::model::columns::standard_columns;
 use crate::model::{resolve, EntityKind, TenantId, Value};
+use crate::query::{EntityQuery, Window};
 use crate::store::{EntitySource, TenantConfigStore};
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
-fn column(id: String, form_uuid: Option<String>) -> ColumnRequest {
-    ColumnRequest {
-        label: Some(id.clone()),
-        id,
-        custom: None,
-        field_type: None,
-        form_uuid,
+/// The query of the rows `filters` select, reading every standard column
+/// and every custom field.
+fn selection(
+    view: &TenantView,
+    entity: EntityKind,
+    filters: &[FilterCondition],
+    timezone: Option<&str>,
+) -> Result<EntityQuery, ApiError> {
+    let tz = view.timezone(timezone)?;
+    let conditions = view.conditions(entity, filters, tz, OptionValues::NewFilter)?;
+    let mut query = EntityQuery::new(entity);
+    for c in standard_columns(entity) {
+        query.projection.index_of(c.id, c.field_type);
     }
-}
-
-fn request(
-    columns: Vec<ColumnRequest>,
-    sort: Option<SortRequest>,
-    filters: Option<Vec<FilterCondition>>,
-    timezone: Option<String>,
-) -> TabularExportRequest {
-    TabularExportRequest {
-        format: ExportFormat::Csv,
-        view_state: Some(ViewState {
-            columns: Some(columns),
-            sort,
-        }),
-        locale: None,
-        timezone,
-        filters,
-        include_all_custom_fields: None,
-        ui_screen_name: None,
+    for d in &view.custom_fields {
+        query.projection.index_of(&d.storage_key(), d.field_type);
     }
+    add_conditions(&mut query, conditions);
+    Ok(query)
 }
 
 /// A page of the rows `req.filters` select, each as a JSON object of every
@@ -66,55 +58,57 @@ pub async fn preview(
 ) -> Result<PageOf<Json>, ExportError> {
     let page = PageSpec::new(req.page, req.size)?;
     let sort = parse_sort(req.sort.as_deref())?;
-    let custom_fields = config.custom_fields(tenant, entity).await?;
-    if let Some(s) = &sort {
-        resolve(entity, &s.field, None, &custom_fields).map_err(|e| {
-            ApiError::new(ErrorCode::InvalidSort, "Invalid sort field")
-                .with_details(vec![format!("sort[0]: {e}")])
+    let view = load_tenant(config, tenant, entity).await?;
+    let mut query = selection(
+        &view,
+        entity,
+        req.filters.as_deref().unwrap_or_default(),
+        req.timezone.as_deref(),
+    )?;
+    // Shown fields come first in the projection, in column order.
+    let shown = query.projection.fields().len();
+    let keys: Vec<String> = query
+        .projection
+        .fields()
+        .iter()
+        .map(|(k, _)| k.clone())
+        .collect();
+    let mut sort_errors = Vec::new();
+    for (i, s) in sort.iter().enumerate() {
+        if let Err(e) = add_sort(&mut query, &s.field, s.descending, &view.custom_fields) {
+            sort_errors.push(format!("sort[{i}]: {e}"));
+        }
+    }
+    if !sort_errors.is_empty() {
+        return Err(ApiError::new(ErrorCode::InvalidSort, "Invalid sort field")
+            .with_details(sort_errors)
+            .into());
+    }
+    if sort.is_empty() {
+        add_sort(&mut query, "createdAt", true, &[]).map_err(|e| {
+            tracing::error!(error = %e, "the default sort does not resolve");
+            ApiError::new(ErrorCode::Internal, "Internal error")
         })?;
     }
-    let mut columns: Vec<ColumnRequest> = standard_columns(entity)
-        .iter()
-        .map(|c| column(c.id.to_string(), None))
-        .collect();
-    columns.extend(
-        custom_fields
-            .iter()
-            .map(|d| column(d.storage_key(), d.form_uuid.clone())),
-    );
-    let sort = sort.map(|s| SortRequest {
-        field: s.field,
-        direction: if s.descending {
-            SortDirection::Desc
-        } else {
-            SortDirection::Asc
-        },
-    });
-    let export_req = request(columns, sort, req.filters, req.timezone);
-    let prepared =
-        tabular::prepare(config, tenant, entity, &export_req, OptionValues::NewFilter).await?;
-    let rows = tabular::select(entities, tenant, entity, &prepared.plan, None).await?;
-    let page = page.cut(rows);
-    let content = page
-        .content
+    query.window = Window::Range {
+        offset: page.offset(),
+        limit: page.size,
+    };
+    query.count = true;
+    let answer = entities.query(tenant, &query).await?;
+    let content = answer
+        .rows
         .iter()
         .map(|row| {
-            let object: Map<String, Json> = prepared
-                .plan
-                .columns
+            let object: Map<String, Json> = keys
                 .iter()
-                .map(|c| (c.render.header.clone(), row[c.index].to_json()))
+                .zip(&row[..shown])
+                .map(|(k, v)| (k.clone(), v.to_json()))
                 .collect();
             Json::Object(object)
         })
         .collect();
-    Ok(PageOf {
-        content,
-        page: page.page,
-        size: page.size,
-        total_elements: page.total_elements,
-        total_pages: page.total_pages,
-    })
+    Ok(page.envelope(content, answer.total.unwrap_or_default()))
 }
 
 /// One distinct value of a field and how many selected rows hold it.
@@ -143,52 +137,29 @@ pub async fn filter_values(
     req: FilterValuesRequest,
 ) -> Result<PageOf<ValueCount>, ExportError> {
     let page = PageSpec::new(req.page, req.size)?;
-    let custom_fields = config.custom_fields(tenant, entity).await?;
-    let field = resolve(entity, &req.field, None, &custom_fields).map_err(|e| {
+    let view = load_tenant(config, tenant, entity).await?;
+    let field = resolve(entity, &req.field, None, &view.custom_fields).map_err(|e| {
         ApiError::new(ErrorCode::InvalidFilter, "Invalid filter")
             .with_details(vec![format!("field: {e}")])
     })?;
-    let export_req = request(
-        vec![column(field.key.clone(), None)],
-        None,
-        req.base_filters,
-        req.timezone,
-    );
-    let prepared = tabular::prepare(config, tenant, entity, &export_req, OptionValues::NewFilter)
-        .await
-        .map_err(|e| match e {
-            ExportError::Client(mut api) => {
-                if let Some(d) = api.details.as_mut() {
-                    for line in d.iter_mut() {
-                        if let Some(rest) = line.strip_prefix("filters") {
-                            *line = format!("baseFilters{rest}");
-                        }
-                    }
+    let mut query = selection(
+        &view,
+        entity,
+        req.base_filters.as_deref().unwrap_or_default(),
+        req.timezone.as_deref(),
+    )
+    .map_err(|mut api| {
+        if let Some(d) = api.details.as_mut() {
+            for line in d.iter_mut() {
+                if let Some(rest) = line.strip_prefix("filters") {
+                    *line = format!("baseFilters{rest}");
                 }
-                ExportError::Client(api)
-            }
-            other => other,
-        })?;
-    let rows = tabular::select(entities, tenant, entity, &prepared.plan, None).await?;
-    let planned = prepared
-        .plan
-        .columns
-        .first()
-        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "Internal error"))?;
-    let mut counts: Vec<(Value, u64)> = Vec::new();
-    let mut by_json: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for row in &rows {
-        let v = &row[planned.index];
-        let v = if v.is_empty() { Value::Null } else { v.clone() };
-        let key = v.to_json().to_string();
-        match by_json.get(&key) {
-            Some(i) => counts[*i].1 += 1,
-            None => {
-                by_json.insert(key, counts.len());
-                counts.push((v, 1));
             }
         }
-    }
+        api
+    })?;
+    let index = query.projection.index_of(&field.key, field.field_type);
+    let mut counts = entities.count_values(tenant, &query, index).await?;
     counts.sort_by(|(a, n), (b, m)| {
         m.cmp(n).then_with(|| match (a.is_empty(), b.is_empty()) {
             (true, false) => std::cmp::Ordering::Greater,
@@ -196,7 +167,16 @@ pub async fn filter_values(
             _ => a.cmp_same_type(b),
         })
     });
-    let display = planned.display.as_ref();
+    let display: Option<Vec<(String, String)>> = view
+        .options
+        .iter()
+        .find(|(k, _)| *k == field.key)
+        .map(|(_, opts)| {
+            opts.iter()
+                .map(|o| (o.code.clone(), o.display_name.clone()))
+                .collect()
+        });
+    let display = display.as_ref();
     let values = counts
         .into_iter()
         .map(|(v, count)| ValueCount {

@@ -20,6 +20,8 @@ use crate::model::{
     City, ConfigOption, Country, CustomFieldDef, EntityKind, Industry, OptionKind, PhoneCode,
     Projection, Record, ReferenceData, TenantId, TenantSettings, Value,
 };
+use crate::query::engine::{Collector, ValueCounter};
+use crate::query::{EntityQuery, QueryAnswer};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -64,7 +66,11 @@ pub struct Page {
     pub next: Option<PageCursor>,
 }
 
-/// Reads a tenant's records page by page.
+/// Rows read per page when a query is answered in process.
+pub const QUERY_PAGE_SIZE: usize = 1_000;
+
+/// Reads a tenant's records: page by page in storage order, or as the
+/// answer to an [`EntityQuery`].
 #[async_trait]
 pub trait EntitySource: Send + Sync {
     /// The page after `cursor` (the first page when `None`), of at most
@@ -100,6 +106,60 @@ pub trait EntitySource: Send + Sync {
             next: page.next,
         })
     }
+
+    /// The rows `q` selects, in its order, cut to its window, with the
+    /// total when asked. The default reads every record of the tenant's
+    /// entity through [`page_rows`](Self::page_rows) and evaluates the
+    /// query in process ([`Collector`]), holding no more rows than the
+    /// window needs; a store that can filter and sort overrides it.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn query(&self, tenant: &TenantId, q: &EntityQuery) -> Result<QueryAnswer, StoreError> {
+        let mut collector = Collector::new(q);
+        let mut cursor = None;
+        loop {
+            let page = self
+                .page_rows(tenant, q.entity, cursor, QUERY_PAGE_SIZE, &q.projection)
+                .await?;
+            for row in page.rows {
+                collector.push(row);
+            }
+            match page.next {
+                Some(next) if !collector.is_done() => cursor = Some(next),
+                _ => return Ok(collector.finish()),
+            }
+        }
+    }
+
+    /// The distinct values of the projected field at `index` among the rows
+    /// `q`'s conditions select, each with its count, in no particular order.
+    /// Empty values (null or blank) count as one `Null`. `q`'s window,
+    /// sort and count are ignored.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn count_values(
+        &self,
+        tenant: &TenantId,
+        q: &EntityQuery,
+        index: usize,
+    ) -> Result<Vec<(Value, u64)>, StoreError> {
+        let mut counter = ValueCounter::new(q, index);
+        let mut cursor = None;
+        loop {
+            let page = self
+                .page_rows(tenant, q.entity, cursor, QUERY_PAGE_SIZE, &q.projection)
+                .await?;
+            for row in page.rows {
+                counter.push(row);
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(counter.finish()),
+            }
+        }
+    }
 }
 
 /// One page of projected rows and where the next starts (`None` at the end).
@@ -119,6 +179,16 @@ pub trait EntityWriter: Send + Sync {
         entity: EntityKind,
         records: Vec<Record>,
     ) -> Result<(), StoreError>;
+
+    /// Called once after a large load (`exports-local seed` and `import`):
+    /// a store refreshes what its queries rely on (SQLite: the planner's
+    /// statistics). The default does nothing.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn finish_load(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Per-tenant configuration: settings, custom fields and option lists.

@@ -49,6 +49,23 @@ pub async fn v2_filter_pages_through_the_selected_rows(fx: &ConfigFixture) {
     );
 }
 
+/// Several sort keys apply in order, empty values last, the id breaking ties.
+pub async fn several_sort_keys_order_the_preview(fx: &ConfigFixture) {
+    // GIVEN five contacts, two sharing a stage and a createdAt, one without createdAt
+    // WHEN previewed by stage ascending, then createdAt descending
+    let (ids, total) = preview_ids(
+        fx,
+        "contacts",
+        &json!([]),
+        &json!(["stage,asc", "createdAt,desc"]),
+        2,
+    )
+    .await;
+    // THEN client (newest first, empty last), lead, prospect (tie broken by id)
+    assert_eq!(total, 5);
+    assert_eq!(ids, ["c-001", "c-005", "c-003", "c-002", "c-004"]);
+}
+
 /// The preview's ids over all pages equal the export's rows, for several
 /// filters, sorts and entities.
 pub async fn the_preview_and_the_export_select_the_same_rows(fx: &ConfigFixture) {
@@ -264,10 +281,28 @@ pub async fn v2_errors_are_precise(fx: &ConfigFixture) {
             "sort[0]: direction must be asc or desc",
         ),
         (
-            filter(json!({"sort": ["createdAt,desc", "id,asc"]})),
+            filter(json!({"sort": ["stage", "createdAt,desc", "city", "country", "id", "phone"]})),
             400,
             "BE0303",
-            "sort: at most 1 sort order",
+            "sort: at most 5 sort orders are supported, got 6",
+        ),
+        (
+            filter(json!({"sort": ["stage,asc", "createdAt,up"]})),
+            400,
+            "BE0303",
+            "sort[1]: direction must be asc or desc",
+        ),
+        (
+            filter(json!({"sort": ["stage,asc", "shoeSize"]})),
+            400,
+            "BE0303",
+            "sort[1]: unknown column 'shoeSize'",
+        ),
+        (
+            filter(json!({"page": 2500, "size": 20})),
+            400,
+            "BE0307",
+            "page: (page + 1) × size may be at most 50000",
         ),
         (
             filter(json!({"sort": "createdAt,desc"})),

@@ -14,13 +14,19 @@
 
 use super::item::{self, ConfigItem, EntityItem, Item};
 use crate::model::{
-    ConfigOption, CustomFieldDef, EntityKind, OptionKind, Record, TenantId, TenantSettings,
+    ConfigOption, CustomFieldDef, EntityKind, OptionKind, Projection, Record, TenantId,
+    TenantSettings, Value,
 };
+use crate::query::engine::{Collector, ValueCounter};
+use crate::query::{EntityQuery, QueryAnswer};
 use crate::store::keys;
-use crate::store::{EntitySource, EntityWriter, Page, PageCursor, StoreError, TenantConfigStore};
+use crate::store::{
+    EntitySource, EntityWriter, Page, PageCursor, StoreError, TenantConfigStore, QUERY_PAGE_SIZE,
+};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
+use futures::{StreamExt as _, TryStreamExt as _};
 use serde::de::DeserializeOwned;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -234,6 +240,72 @@ fn format_cursor(shards: u32, shard: u32, last: &str) -> PageCursor {
     keys::encode_cursor(shards, shard, last)
 }
 
+impl DynamoStore {
+    /// One `Query` of shard `shard` of the tenant's `entity`, of at most
+    /// `limit` items after the sort key `after` (from the start when empty).
+    async fn query_shard(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        shard: u32,
+        after: &str,
+        limit: usize,
+    ) -> Result<aws_sdk_dynamodb::operation::query::QueryOutput, StoreError> {
+        let pk = keys::entity_pk(tenant, entity, shard);
+        let start = (!after.is_empty()).then(|| item::key(pk.clone(), after.to_string()));
+        self.client
+            .query()
+            .table_name(&self.entities_table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+            .consistent_read(true)
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::backend(format!("query {} {pk}", self.entities_table), e))
+    }
+
+    /// Every shard of the tenant's `entity`, read side by side, each as a
+    /// stream of pages of projected rows: at most one page per shard is in
+    /// flight, so memory is bounded by the shard count, not the tenant.
+    async fn shard_rows<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        entity: EntityKind,
+        projection: &'a Projection,
+    ) -> Result<impl futures::Stream<Item = Result<Vec<Vec<Value>>, StoreError>> + 'a, StoreError>
+    {
+        let shards = self
+            .settings(tenant)
+            .await?
+            .shards
+            .clamp(1, keys::MAX_SHARDS);
+        let streams = (0..shards).map(move |shard| {
+            futures::stream::try_unfold(Some(String::new()), move |after| async move {
+                let Some(after) = after else {
+                    return Ok(None);
+                };
+                let out = self
+                    .query_shard(tenant, entity, shard, &after, QUERY_PAGE_SIZE)
+                    .await?;
+                let rows = out
+                    .items()
+                    .iter()
+                    .map(|found| Record::try_from(found).map(|r| projection.project(&r)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let next = match out.last_evaluated_key() {
+                    Some(key) => Some(item::string_attr(key, item::SK)?.to_string()),
+                    None => None,
+                };
+                Ok(Some((rows, next)))
+            })
+            .boxed()
+        });
+        Ok(futures::stream::select_all(streams))
+    }
+}
+
 /// Reads a cursor of [`format_cursor`].
 #[async_trait]
 impl EntitySource for DynamoStore {
@@ -254,23 +326,10 @@ impl EntitySource for DynamoStore {
         let limit = limit.max(1);
         let mut records = Vec::with_capacity(limit.min(1_000));
         loop {
-            let pk = keys::entity_pk(tenant, entity, shard);
-            let want = i32::try_from(limit - records.len()).unwrap_or(i32::MAX);
-            let start = (!after.is_empty()).then(|| item::key(pk.clone(), after.clone()));
+            let want = limit - records.len();
             let out = self
-                .client
-                .query()
-                .table_name(&self.entities_table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-                .consistent_read(true)
-                .limit(want)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| {
-                    StoreError::backend(format!("query {} {pk}", self.entities_table), e)
-                })?;
+                .query_shard(tenant, entity, shard, &after, want)
+                .await?;
             for found in out.items() {
                 records.push(Record::try_from(found)?);
             }
@@ -305,6 +364,40 @@ impl EntitySource for DynamoStore {
                 }
             }
         }
+    }
+
+    /// DynamoDB cannot filter or sort ad hoc: every shard is scanned, side
+    /// by side, and the query is evaluated in process ([`Collector`]), which
+    /// holds no more rows than the window needs and counts the total.
+    async fn query(&self, tenant: &TenantId, q: &EntityQuery) -> Result<QueryAnswer, StoreError> {
+        let mut collector = Collector::new(q);
+        let mut pages = std::pin::pin!(self.shard_rows(tenant, q.entity, &q.projection).await?);
+        while let Some(rows) = pages.try_next().await? {
+            for row in rows {
+                collector.push(row);
+            }
+            if collector.is_done() {
+                break;
+            }
+        }
+        Ok(collector.finish())
+    }
+
+    /// As [`query`](Self::query), counting values instead of keeping rows.
+    async fn count_values(
+        &self,
+        tenant: &TenantId,
+        q: &EntityQuery,
+        index: usize,
+    ) -> Result<Vec<(Value, u64)>, StoreError> {
+        let mut counter = ValueCounter::new(q, index);
+        let mut pages = std::pin::pin!(self.shard_rows(tenant, q.entity, &q.projection).await?);
+        while let Some(rows) = pages.try_next().await? {
+            for row in rows {
+                counter.push(row);
+            }
+        }
+        Ok(counter.finish())
     }
 }
 

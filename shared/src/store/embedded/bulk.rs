@@ -1,6 +1,6 @@
 //! The bulk export traits on [`EmbeddedStore`]: jobs and idempotency records
 //! in `export_logs` (the Exports table's mirror), keys, the blocked flag and
-//! buckets in `tenant_config`, activities in `entities`, under the keys of
+//! buckets in `tenant_config`, activities in `activities`, under the keys of
 //! [`crate::store::bulk`]. Conditional writes read and write inside one
 //! `BEGIN IMMEDIATE` transaction, so they are atomic across processes too.
 
@@ -351,7 +351,7 @@ impl ActivityStore for EmbeddedStore {
         self.with_conn(move |c| {
             let tx = c.transaction().map_err(sql_err("begin"))?;
             for (pk, sk, data) in &rows {
-                upsert(&tx, "entities", pk, sk, data)?;
+                upsert(&tx, "activities", pk, sk, data)?;
             }
             tx.commit().map_err(sql_err("commit"))
         })
@@ -370,7 +370,7 @@ impl ActivityStore for EmbeddedStore {
         self.with_conn(move |c| {
             let mut stmt = c
                 .prepare_cached(
-                    "SELECT sk, data FROM entities WHERE pk = ?1 AND sk > ?2 ORDER BY sk LIMIT ?3",
+                    "SELECT sk, data FROM activities WHERE pk = ?1 AND sk > ?2 ORDER BY sk LIMIT ?3",
                 )
                 .map_err(sql_err("prepare activities"))?;
             let rows = stmt

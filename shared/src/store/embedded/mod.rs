@@ -5,6 +5,7 @@
 //! SQLite calls block, so each runs on tokio's blocking pool.
 
 mod bulk;
+mod entities;
 mod files;
 mod queue;
 mod reference;

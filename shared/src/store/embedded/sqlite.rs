@@ -1,9 +1,12 @@
 //! [`EmbeddedStore`]: every storage trait over one SQLite database.
 
+use super::entities;
 use crate::model::{
     ConfigOption, CustomFieldDef, EntityKind, OptionKind, Projection, Record, TenantId,
-    TenantSettings,
+    TenantSettings, Value,
 };
+use crate::query::sql as entities_sql;
+use crate::query::{EntityQuery, QueryAnswer};
 use crate::store::keys;
 use crate::store::{
     EntitySource, EntityWriter, ExportLog, ExportLogStore, Page, PageCursor, RowPage, StoreError,
@@ -11,12 +14,20 @@ use crate::store::{
 };
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
+use sea_query::{Expr, Order, Query, SqliteQueryBuilder};
+use sea_query_rusqlite::RusqliteBinder;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+/// The schema version this code writes (`PRAGMA user_version`). Version 0
+/// kept every record in one `entities (pk, sk, data)` table; version 1 has
+/// the typed tables of [`super::entities`] for contacts, organisations and
+/// households, and `activities (pk, sk, data)` for activities.
+const SCHEMA_VERSION: i64 = 1;
+
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS entities (
+CREATE TABLE IF NOT EXISTS activities (
     pk   TEXT NOT NULL,
     sk   TEXT NOT NULL,
     data TEXT NOT NULL,
@@ -71,19 +82,39 @@ impl EmbeddedStore {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| StoreError::backend(format!("create {}", data_dir.display()), e))?;
         let path = data_dir.join("exports.sqlite3");
-        let conn = Connection::open(&path).map_err(sql_err("open database"))?;
+        let mut conn = Connection::open(&path).map_err(sql_err("open database"))?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(sql_err("set WAL"))?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql_err("set synchronous"))?;
+        // A page cache of 32 MiB: the entity indexes of a large tenant stay
+        // in memory while it is loaded or queried.
+        conn.pragma_update(None, "cache_size", -32_768)
+            .map_err(sql_err("set cache size"))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(sql_err("set busy timeout"))?;
+        entities::register_functions(&conn).map_err(sql_err("register functions"))?;
         conn.execute_batch(SCHEMA)
             .map_err(sql_err("create schema"))?;
+        migrate(&mut conn)?;
         Ok(EmbeddedStore {
             conn: Arc::new(Mutex::new(conn)),
             path,
         })
+    }
+
+    /// Refreshes the query planner's statistics (`ANALYZE`, sampled), so
+    /// it picks the right index for each filter. Worth running after a
+    /// large load; `exports-local seed` and `import` do.
+    ///
+    /// # Errors
+    /// When SQLite fails.
+    pub async fn optimize(&self) -> Result<(), StoreError> {
+        self.with_conn(|c| {
+            c.execute_batch("PRAGMA analysis_limit = 1000; ANALYZE;")
+                .map_err(sql_err("analyze"))
+        })
+        .await
     }
 
     /// Runs `f` with the connection on the blocking pool.
@@ -169,6 +200,98 @@ impl EmbeddedStore {
     }
 }
 
+/// Brings a database to [`SCHEMA_VERSION`] in one transaction: creates the
+/// entity tables and, from version 0, moves every record of the old
+/// `entities` table into them (same tenant, shard and id, the same JSON)
+/// and its activities into `activities`, then drops it. A crash part-way
+/// leaves version 0 as it was.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(sql_err("read schema version"))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Corrupt(format!(
+            "the database has schema version {version}; this build reads up to {SCHEMA_VERSION}"
+        )));
+    }
+    let tx = conn.transaction().map_err(sql_err("begin migration"))?;
+    for ddl in entities::schema() {
+        tx.execute_batch(&ddl)
+            .map_err(sql_err("create entity tables"))?;
+    }
+    if version < 1 {
+        let old: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'entities'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql_err("look for the old entities table"))?;
+        if old > 0 {
+            let moved = move_old_entities(&tx)?;
+            let activities = tx
+                .execute(
+                    "INSERT INTO activities (pk, sk, data) SELECT pk, sk, data FROM entities",
+                    [],
+                )
+                .map_err(sql_err("move old activities"))?;
+            tracing::info!(
+                records = moved,
+                activities,
+                "migrated the entities table to typed entity tables"
+            );
+            tx.execute_batch("PRAGMA analysis_limit = 1000; ANALYZE;")
+                .map_err(sql_err("analyze"))?;
+            tx.execute_batch("DROP TABLE entities")
+                .map_err(sql_err("drop the old entities table"))?;
+        }
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(sql_err("write schema version"))?;
+    tx.commit().map_err(sql_err("commit migration"))
+}
+
+/// Moves the records of the version-0 `entities` table (`pk` =
+/// `T#{tenant}#{CONTACT|ORG|HOUSEHOLD}#{shard}`, `sk` = id) into the typed
+/// tables and deletes them there, leaving its activities (`…#ACT#{day}`);
+/// returns how many moved.
+fn move_old_entities(tx: &rusqlite::Transaction<'_>) -> Result<u64, StoreError> {
+    let mut stmt = tx
+        .prepare("SELECT pk, sk, data FROM entities")
+        .map_err(sql_err("read old entities"))?;
+    let mut rows = stmt.query([]).map_err(sql_err("read old entities"))?;
+    let mut moved = 0;
+    let mut moved_pks = std::collections::BTreeSet::new();
+    while let Some(row) = rows.next().map_err(sql_err("read old entity"))? {
+        let (pk, sk, data): (String, String, String) = (
+            row.get(0).map_err(sql_err("read old entity"))?,
+            row.get(1).map_err(sql_err("read old entity"))?,
+            row.get(2).map_err(sql_err("read old entity"))?,
+        );
+        let bad = || StoreError::Corrupt(format!("old entity key {pk}/{sk}"));
+        let mut parts = pk.strip_prefix("T#").ok_or_else(bad)?.rsplitn(3, '#');
+        let (shard, kind, tenant) = (parts.next(), parts.next(), parts.next());
+        let Some(entity) = entities::ENTITIES
+            .into_iter()
+            .find(|e| Some(e.key_name()) == kind)
+        else {
+            continue; // an activity day: it stays in the key-value table
+        };
+        let shard: u32 = shard.and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+        let tenant = TenantId::new(tenant.ok_or_else(bad)?);
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&data)
+            .map_err(|e| StoreError::Corrupt(format!("{pk}/{sk}: {e}")))?;
+        entities::upsert(tx, &tenant, entity, |_| shard, &[Record::new(sk, map)])?;
+        moved += 1;
+        moved_pks.insert(pk);
+    }
+    for pk in moved_pks {
+        tx.execute("DELETE FROM entities WHERE pk = ?1", [pk])
+            .map_err(sql_err("delete moved entities"))?;
+    }
+    Ok(moved)
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -207,11 +330,24 @@ impl EntitySource for EmbeddedStore {
             .await?;
         Ok(RowPage { rows, next })
     }
+
+    async fn query(&self, tenant: &TenantId, q: &EntityQuery) -> Result<QueryAnswer, StoreError> {
+        self.run_query(tenant, q).await
+    }
+
+    async fn count_values(
+        &self,
+        tenant: &TenantId,
+        q: &EntityQuery,
+        index: usize,
+    ) -> Result<Vec<(Value, u64)>, StoreError> {
+        self.run_value_counts(tenant, q, index).await
+    }
 }
 
 impl EmbeddedStore {
     /// The page of `limit` records after `cursor`, across the tenant's
-    /// shards in key order, each read by `read(sk, data)`.
+    /// shards in key order, each read by `read(id, data)`.
     async fn read_page<T, F>(
         &self,
         tenant: &TenantId,
@@ -231,28 +367,33 @@ impl EmbeddedStore {
         let tenant = tenant.clone();
         let limit = limit.max(1);
         self.with_conn(move |c| {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT sk, data FROM entities WHERE pk = ?1 AND sk > ?2 ORDER BY sk LIMIT ?3",
-                )
-                .map_err(sql_err("prepare page"))?;
+            use sea_query::ExprTrait as _;
             let mut items = Vec::with_capacity(limit);
             loop {
-                let pk = keys::entity_pk(&tenant, entity, shard);
                 let want = limit - items.len();
+                let (sql, params) = Query::select()
+                    .columns(["id", "data"])
+                    .from(entities_sql::table(entity))
+                    .and_where(Expr::col("tenant").eq(tenant.as_str()))
+                    .and_where(Expr::col("shard").eq(i64::from(shard)))
+                    .and_where(Expr::col("id").gt(after.as_str()))
+                    .order_by("id", Order::Asc)
+                    .limit(want as u64)
+                    .build_rusqlite(SqliteQueryBuilder);
+                let mut stmt = c.prepare_cached(&sql).map_err(sql_err("prepare page"))?;
                 let mut rows = stmt
-                    .query(params![pk, after, want as i64])
+                    .query(&*params.as_params())
                     .map_err(sql_err("read page"))?;
                 let mut got = 0;
                 while let Some(row) = rows.next().map_err(sql_err("read row"))? {
-                    let sk: String = row.get(0).map_err(sql_err("read row"))?;
+                    let id: String = row.get(0).map_err(sql_err("read row"))?;
                     let data = row.get_ref(1).map_err(sql_err("read row"))?;
                     let data = data
                         .as_str()
-                        .map_err(|e| StoreError::Corrupt(format!("{pk}/{sk}: {e}")))?;
-                    after.clone_from(&sk);
-                    let item = read(sk, data)
-                        .map_err(|e| StoreError::Corrupt(format!("{pk}/{after}: {e}")))?;
+                        .map_err(|e| StoreError::Corrupt(format!("{id}: {e}")))?;
+                    after.clone_from(&id);
+                    let item =
+                        read(id, data).map_err(|e| StoreError::Corrupt(format!("{after}: {e}")))?;
                     items.push(item);
                     got += 1;
                 }
@@ -285,24 +426,20 @@ impl EntityWriter for EmbeddedStore {
         let tenant = tenant.clone();
         self.with_conn(move |c| {
             let tx = c.transaction().map_err(sql_err("begin"))?;
-            {
-                let mut stmt = tx
-                    .prepare_cached(
-                        "INSERT INTO entities (pk, sk, data) VALUES (?1, ?2, ?3)
-                         ON CONFLICT (pk, sk) DO UPDATE SET data = excluded.data",
-                    )
-                    .map_err(sql_err("prepare insert"))?;
-                for record in &records {
-                    let pk = keys::entity_pk(&tenant, entity, keys::shard_of(&record.id, shards));
-                    let data = serde_json::to_string(&record.data)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    stmt.execute(params![pk, record.id, data])
-                        .map_err(sql_err("insert record"))?;
-                }
-            }
+            entities::upsert(
+                &tx,
+                &tenant,
+                entity,
+                |r| keys::shard_of(&r.id, shards),
+                &records,
+            )?;
             tx.commit().map_err(sql_err("commit"))
         })
         .await
+    }
+
+    async fn finish_load(&self) -> Result<(), StoreError> {
+        self.optimize().await
     }
 }
 

@@ -1,0 +1,328 @@
+//! W5, scale: the cost of a request against the size of the tenant.
+//!
+//! Tenants of 10k, 100k and 1M contacts are seeded as `exports-local seed
+//! --contacts N` seeds them (the same generator and seed), once: a store
+//! is kept between runs and reused while its marker file says it holds
+//! N contacts. A child process (`exports-bench child w5`) then sends each
+//! request of [`REQUESTS`] through the real handlers (config-api for the v2
+//! preview and filter values, sync-export for the CSV), a warm-up and
+//! [`W5_REPEATS`] timed times, and reports the median of each and its own
+//! peak RSS: the server's memory for the whole set.
+
+use crate::measure::{median, self_peak_rss_kb};
+use crate::Res;
+use exports_local::demo::{self, DEMO_EMAIL, DEMO_ROLE, DEMO_USER_ID, DEMO_USER_TYPE};
+use exports_local::generate::{self, Counts};
+use exports_shared::auth::{mint_hs256, Claims, JwtConfig, JwtVerifier};
+use exports_shared::model::TenantId;
+use exports_shared::store::embedded::{EmbeddedFiles, EmbeddedStore};
+use serde_json::json;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The tenant W5 seeds (the demo tenant's configuration).
+pub const SCALE_TENANT: &str = demo::DEMO_TENANT;
+/// Timed repeats of each request, after one warm-up.
+pub const W5_REPEATS: usize = 5;
+/// The seed `exports-local seed` uses by default.
+const SEED: u64 = 42;
+
+/// One W5 request: a label, the path and the JSON body.
+pub struct ScaleRequest {
+    pub label: &'static str,
+    pub path: &'static str,
+    pub body: fn() -> serde_json::Value,
+}
+
+/// The requests of W5, in the issue's order.
+pub const REQUESTS: [ScaleRequest; 6] = [
+    ScaleRequest {
+        label: "preview page 0, default sort",
+        path: "/api/contacts/filter",
+        body: || json!({"page": 0, "size": 20}),
+    },
+    ScaleRequest {
+        label: "preview, stage equals (indexed)",
+        path: "/api/contacts/filter",
+        body: || json!({"filters": [{"field": "stage", "operator": "equals", "value": "client"}], "size": 20}),
+    },
+    ScaleRequest {
+        label: "preview, firstName contains",
+        path: "/api/contacts/filter",
+        body: || json!({"filters": [{"field": "firstName", "operator": "contains", "value": "ar"}], "size": 20}),
+    },
+    ScaleRequest {
+        label: "preview page 1,000",
+        path: "/api/contacts/filter",
+        body: || json!({"page": 1000, "size": 20}),
+    },
+    ScaleRequest {
+        label: "filter values on stage",
+        path: "/api/contacts/filter-values",
+        body: || json!({"field": "stage"}),
+    },
+    ScaleRequest {
+        label: "sync CSV export, ~1% of contacts",
+        path: "/api/exports/contacts",
+        body: || {
+            let columns: Vec<_> = [
+                "id",
+                "firstName",
+                "paternalLastName",
+                "preferredEmail",
+                "stage",
+                "organisationId",
+                "netWorth",
+                "createdAt",
+            ]
+            .iter()
+            .map(|c| json!({"id": c, "label": c}))
+            .collect();
+            json!({
+                "format": "CSV",
+                "viewState": {"columns": columns},
+                "filters": [{"field": "organisationId", "operator": "in", "values": ["org-000007", "org-000042"]}]
+            })
+        },
+    },
+];
+
+/// What a W5 child reports for one tenant size.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ScaleReport {
+    pub contacts: u64,
+    /// Median milliseconds of each request, in [`REQUESTS`] order.
+    pub millis: Vec<f64>,
+    /// Rows each request returned (preview content, values, CSV rows).
+    pub rows: Vec<u64>,
+    /// The child's peak RSS over every request, in KiB.
+    pub peak_rss_kb: u64,
+}
+
+/// Seeds `data_dir` with `contacts` contacts (and `exports-local seed`'s
+/// default organisations and households) unless it already holds them.
+///
+/// # Errors
+/// When the store cannot be written.
+pub async fn seed(data_dir: &Path, contacts: u64) -> Res<()> {
+    let marker = data_dir.join(format!("w5-seeded-{contacts}"));
+    if marker.exists() {
+        eprintln!("W5: reusing {} ({contacts} contacts)", data_dir.display());
+        return Ok(());
+    }
+    if data_dir.exists() {
+        std::fs::remove_dir_all(data_dir)?;
+    }
+    eprintln!(
+        "W5: seeding {contacts} contacts into {}",
+        data_dir.display()
+    );
+    let started = Instant::now();
+    let store = EmbeddedStore::open(data_dir)?;
+    let tenant = TenantId::new(SCALE_TENANT);
+    demo::configure_tenant(&store, &tenant).await?;
+    let counts = Counts {
+        contacts,
+        organisations: 100,
+        households: 200,
+    };
+    generate::write_all(&store, &tenant, counts, SEED, None).await?;
+    exports_shared::store::EntityWriter::finish_load(&store).await?;
+    std::fs::write(&marker, b"")?;
+    eprintln!("W5: seeded in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn request(token: &str, path: &str, body: &serde_json::Value) -> Res<lambda_http::Request> {
+    Ok(http::Request::builder()
+        .method("POST")
+        .uri(format!("https://bench.local{path}"))
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .header("x-tenant-uuid", SCALE_TENANT)
+        .header("x-user-email", DEMO_EMAIL)
+        .header("x-user-id", DEMO_USER_ID)
+        .header("x-user-type", DEMO_USER_TYPE)
+        .body(lambda_http::Body::from(body.to_string()))?)
+}
+
+/// How many rows a response carries: preview content, value entries, or
+/// CSV lines after the header.
+fn rows_in(path: &str, body: &[u8]) -> Res<u64> {
+    if path.starts_with("/api/exports/") {
+        let mut reader = csv::Reader::from_reader(body);
+        return Ok(reader.records().count() as u64);
+    }
+    let json: serde_json::Value = serde_json::from_slice(body)?;
+    Ok(json["content"].as_array().map_or(0, |c| c.len() as u64))
+}
+
+/// The W5 child: every request against the store at `data_dir`.
+///
+/// # Errors
+/// When the store cannot be opened or a response is not a 200.
+pub fn child(data_dir: &Path, contacts: u64, out: &Path) -> Res<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let store = Arc::new(EmbeddedStore::open(data_dir)?);
+        let secret = exports_local::DEV_JWT_SECRET.as_bytes();
+        let verifier = Arc::new(JwtVerifier::new(JwtConfig::hs256(
+            secret,
+            "exports-local",
+            "exports-api",
+        )));
+        let config_deps = config_api::Deps {
+            entities: store.clone(),
+            config: store.clone(),
+            reference: store.clone(),
+            verifier: verifier.clone(),
+        };
+        let export_deps = sync_export::Deps {
+            entities: store.clone(),
+            config: store,
+            verifier,
+            files: Arc::new(EmbeddedFiles::open(data_dir, "http://127.0.0.1:1")?),
+            delivery: sync_export::Delivery::default(),
+            max_sync_rows: None,
+        };
+        let now = chrono::Utc::now().timestamp();
+        let token = mint_hs256(
+            &Claims {
+                sub: DEMO_USER_ID.into(),
+                email: DEMO_EMAIL.into(),
+                user_type: DEMO_USER_TYPE.into(),
+                tenant_uuids: vec![SCALE_TENANT.into()],
+                roles: vec![DEMO_ROLE.into()],
+                iss: "exports-local".into(),
+                aud: "exports-api".into(),
+                exp: now + 3600,
+                iat: now,
+            },
+            secret,
+        )?;
+        let mut millis = Vec::new();
+        let mut rows = Vec::new();
+        for r in &REQUESTS {
+            let body = (r.body)();
+            let mut times = Vec::with_capacity(W5_REPEATS);
+            let mut returned = 0;
+            for i in 0..=W5_REPEATS {
+                let req = request(&token, r.path, &body)?;
+                let started = Instant::now();
+                let resp = if r.path.starts_with("/api/exports/") {
+                    sync_export::handle(&export_deps, req).await
+                } else {
+                    config_api::handle(&config_deps, req).await
+                };
+                let resp = match resp {
+                    Ok(resp) => resp,
+                    Err(never) => match never {},
+                };
+                let status = resp.status();
+                let bytes = resp.into_body().to_vec();
+                let elapsed = started.elapsed().as_secs_f64();
+                if status != http::StatusCode::OK {
+                    return Err(format!(
+                        "W5 {}: status {status}: {}",
+                        r.label,
+                        String::from_utf8_lossy(&bytes)
+                    )
+                    .into());
+                }
+                returned = rows_in(r.path, &bytes)?;
+                if i > 0 {
+                    times.push(elapsed * 1000.0);
+                }
+            }
+            millis.push(median(&times));
+            rows.push(returned);
+        }
+        let report = ScaleReport {
+            contacts,
+            millis,
+            rows,
+            peak_rss_kb: self_peak_rss_kb(),
+        };
+        std::fs::write(out, serde_json::to_vec(&report)?)?;
+        Ok(())
+    })
+}
+
+/// Figures of the issue that asked for W5, measured before the pushdown
+/// (ms at 10k, 100k, 1M contacts; server peak RSS in MB), for the table.
+const BEFORE: [(&str, [f64; 3]); 4] = [
+    ("preview page 0, default sort", [99.0, 686.0, 11_746.0]),
+    ("filter values on stage", [49.0, 295.0, 4_775.0]),
+    ("sync CSV export, ~1% of contacts", [35.0, 380.0, 3_652.0]),
+    ("server peak RSS (MB)", [29.0, 137.0, 1_173.0]),
+];
+
+/// The W5 section of the report: one row per request, one column per
+/// tenant size, the growth from the smallest to the largest, and the
+/// figures from before the pushdown where they were measured.
+pub fn markdown(reports: &[ScaleReport]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let sizes: Vec<String> = reports
+        .iter()
+        .map(|r| format!("{} contacts", r.contacts))
+        .collect();
+    let _ = writeln!(
+        out,
+        "### W5: scale (embedded backend, median of {W5_REPEATS} after a warm-up, ms)\n"
+    );
+    let _ = writeln!(
+        out,
+        "| request | {} | growth | before (10k / 100k / 1M) |",
+        sizes.join(" | ")
+    );
+    let _ = writeln!(out, "|---|{}--:|---|", "--:|".repeat(sizes.len()));
+    let before = |label: &str| {
+        BEFORE
+            .iter()
+            .find(|(l, _)| *l == label)
+            .map_or_else(String::new, |(_, v)| {
+                format!("{} / {} / {}", v[0], v[1], v[2])
+            })
+    };
+    for (i, r) in REQUESTS.iter().enumerate() {
+        let cells: Vec<String> = reports
+            .iter()
+            .map(|rep| format!("{:.1} ({} rows)", rep.millis[i], rep.rows[i]))
+            .collect();
+        let growth = match (reports.first(), reports.last()) {
+            (Some(a), Some(b)) if a.millis[i] > 0.0 => format!("{:.1}×", b.millis[i] / a.millis[i]),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {growth} | {} |",
+            r.label,
+            cells.join(" | "),
+            before(r.label)
+        );
+    }
+    let rss: Vec<String> = reports
+        .iter()
+        .map(|r| format!("{:.1}", r.peak_rss_kb as f64 / 1024.0))
+        .collect();
+    let growth = match (reports.first(), reports.last()) {
+        (Some(a), Some(b)) if a.peak_rss_kb > 0 => {
+            format!(
+                "{:+.0}%",
+                (b.peak_rss_kb as f64 / a.peak_rss_kb as f64 - 1.0) * 100.0
+            )
+        }
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "| server peak RSS (MB) | {} | {growth} | {} |",
+        rss.join(" | "),
+        before("server peak RSS (MB)")
+    );
+    out
+}
