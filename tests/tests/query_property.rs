@@ -161,7 +161,7 @@ fn record(i: usize) -> BoxedStrategy<Record> {
         .prop_map(move |(pairs, upper)| {
             let map = pairs
                 .into_iter()
-                .filter(|(_, v)| !v.is_null() || i % 2 == 0)
+                .filter(|(_, v)| !v.is_null() || i.is_multiple_of(2))
                 .collect();
             let id = if upper[0] {
                 format!("C-{i:03}")
@@ -198,11 +198,7 @@ const OPERATORS: &[&str] = &[
 fn condition() -> impl Strategy<Value = FilterCondition> {
     let all = fields();
     (prop::sample::select(all), prop::sample::select(OPERATORS)).prop_flat_map(|((key, ty), op)| {
-        let field = if key.starts_with("custom:") {
-            key.clone()
-        } else {
-            key.clone()
-        };
+        let field = key.clone();
         let one = value_of(ty);
         let many = prop::collection::vec(value_of(ty), 1..4);
         (Just(field), Just(op), one, many).prop_map(|(field, op, one, many)| {

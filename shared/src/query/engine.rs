@@ -239,7 +239,7 @@ mod tests {
         counter.add(Value::Text("  ".into()), 2);
         counter.push(row(2, Some(2.0)));
         let mut counts = counter.finish();
-        counts.sort_by(|a, b| b.1.cmp(&a.1));
+        counts.sort_by_key(|c| std::cmp::Reverse(c.1));
         assert_eq!(counts, vec![(Value::Null, 3), (Value::Number(2.0), 1)]);
     }
 }

@@ -22,7 +22,8 @@
 //! | collation `rs_text` | [`cmp_text`](crate::model::value::cmp_text) |
 //!
 //! Text columns are declared `COLLATE rs_text`, so `ORDER BY` and indexes
-//! follow the reference order. Conditions and sort keys on custom fields
+//! follow the reference order. An unfiltered count reads `entity_counts`
+//! (`tbl`, `tenant`, `n`), which the store keeps with triggers. Conditions and sort keys on custom fields
 //! cannot be compiled: [`compile`] then leaves them to the in-process
 //! evaluator ([`super::engine`]) and says so in [`Compiled::residual`].
 
@@ -107,12 +108,29 @@ pub fn compile(q: &EntityQuery, tenant: &TenantId) -> Compiled {
     select.cond_where(filter.clone());
 
     let count = (q.count && !residual).then(|| {
-        Query::select()
-            .expr(Expr::col(sea_query::Asterisk).count())
-            .from(table(entity))
-            .cond_where(filter)
-            .to_owned()
+        if q.conditions.is_empty() {
+            // Kept per tenant by the store's triggers.
+            Query::select()
+                .expr(Func::coalesce([Expr::col("n").max(), Expr::val(0)]))
+                .from("entity_counts")
+                .and_where(Expr::col("tbl").eq(table(entity)))
+                .and_where(Expr::col("tenant").eq(tenant.as_str()))
+                .to_owned()
+        } else {
+            Query::select()
+                .expr(Expr::col(sea_query::Asterisk).count())
+                .from(table(entity))
+                .cond_where(filter)
+                .to_owned()
+        }
     });
+    // An export (every row) filtered on an indexed equality reads that
+    // index and sorts the few rows it selects: the `+` keeps SQLite from
+    // walking the whole tenant in sort order instead.
+    let steer = matches!(q.window, Window::All { .. })
+        && q.conditions.iter().any(|(i, c)| {
+            matches!(c.operator, Operator::Equals | Operator::In) && column(*i).is_some()
+        });
     if !residual {
         for key in &q.sort {
             let Some(col) = column(key.index) else {
@@ -137,6 +155,9 @@ pub fn compile(q: &EntityQuery, tenant: &TenantId) -> Compiled {
                     );
                 }
                 // Nulls sort last in SQLite's descending order already.
+                _ if key.descending && steer => {
+                    select.order_by_expr(Expr::cust_with_expr("+?", Expr::col(col)), order);
+                }
                 _ if key.descending => {
                     select.order_by(col, order);
                 }

@@ -83,15 +83,31 @@ pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             _ => None,
         })
     })?;
+    // Each test runs on the cell's lower-case form; the needle is lower
+    // case already. ASCII cells fold byte by byte, without allocating.
     type TextTest = fn(&str, &str) -> bool;
-    let tests: [(&str, TextTest); 3] = [
-        ("rs_contains", |s, n| s.contains(n)),
-        ("rs_starts", |s, n| s.starts_with(n)),
-        ("rs_ends", |s, n| s.ends_with(n)),
+    type AsciiTest = fn(&[u8], &[u8]) -> bool;
+    let tests: [(&str, TextTest, AsciiTest); 3] = [
+        (
+            "rs_contains",
+            |s, n| s.contains(n),
+            |s, n| n.is_empty() || s.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n)),
+        ),
+        (
+            "rs_starts",
+            |s, n| s.starts_with(n),
+            |s, n| s.len() >= n.len() && s[..n.len()].eq_ignore_ascii_case(n),
+        ),
+        (
+            "rs_ends",
+            |s, n| s.ends_with(n),
+            |s, n| s.len() >= n.len() && s[s.len() - n.len()..].eq_ignore_ascii_case(n),
+        ),
     ];
-    for (name, test) in tests {
+    for (name, test, ascii) in tests {
         conn.create_scalar_function(name, 2, flags, move |ctx| {
             Ok(match (ctx.get_raw(0), ctx.get_raw(1)) {
+                (ValueRef::Text(s), ValueRef::Text(n)) if s.is_ascii() => i64::from(ascii(s, n)),
                 (ValueRef::Text(s), ValueRef::Text(n)) => i64::from(test(
                     &String::from_utf8_lossy(s).to_lowercase(),
                     &String::from_utf8_lossy(n),
@@ -105,7 +121,11 @@ pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
 
 /// The DDL of the entity tables and their indexes.
 pub(super) fn schema() -> Vec<String> {
-    let mut ddl = Vec::new();
+    let mut ddl = vec!["CREATE TABLE IF NOT EXISTS entity_counts (
+            tbl TEXT NOT NULL, tenant TEXT NOT NULL, n INTEGER NOT NULL,
+            PRIMARY KEY (tbl, tenant)
+        ) WITHOUT ROWID"
+        .to_string()];
     for entity in ENTITIES {
         let table = sql::table(entity);
         let mut create = Table::create();
@@ -140,6 +160,38 @@ pub(super) fn schema() -> Vec<String> {
             )
         };
         ddl.push(index("created", "", ""));
+        // Name searches (`contains`, `startsWith`) count from this narrow
+        // index instead of the table.
+        let name = match entity {
+            EntityKind::Contacts => "\"firstName\", \"paternalLastName\", ",
+            _ => "\"name\", ",
+        };
+        ddl.push(index("name", name, ""));
+        // Rows per tenant, kept by triggers: an unfiltered count reads one row.
+        ddl.push(
+            [
+                "CREATE TRIGGER IF NOT EXISTS \"",
+                table,
+                "_counted\" AFTER INSERT ON \"",
+                table,
+                "\" BEGIN INSERT INTO entity_counts (tbl, tenant, n) VALUES ('",
+                table,
+                "', NEW.tenant, 1) ON CONFLICT (tbl, tenant) DO UPDATE SET n = n + 1; END",
+            ]
+            .concat(),
+        );
+        ddl.push(
+            [
+                "CREATE TRIGGER IF NOT EXISTS \"",
+                table,
+                "_uncounted\" AFTER DELETE ON \"",
+                table,
+                "\" BEGIN UPDATE entity_counts SET n = n - 1 WHERE tbl = '",
+                table,
+                "' AND tenant = OLD.tenant; END",
+            ]
+            .concat(),
+        );
         for field in indexed_fields(entity) {
             let text = standard_columns(entity)
                 .iter()
@@ -440,5 +492,48 @@ impl EmbeddedStore {
             Ok(counter.finish())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::{EntityQuery, Window};
+    use crate::store::{EntitySource, EntityWriter};
+
+    fn record(id: &str) -> Record {
+        let serde_json::Value::Object(map) = serde_json::json!({"firstName": id}) else {
+            unreachable!()
+        };
+        Record::new(id, map)
+    }
+
+    #[tokio::test]
+    async fn an_unfiltered_count_follows_inserts_not_upserts() {
+        // GIVEN a store with three contacts of a tenant and one of another
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EmbeddedStore::open(dir.path()).expect("open");
+        let (a, b) = (TenantId::new("a"), TenantId::new("b"));
+        let put = |t: &TenantId, ids: &[&str]| {
+            let records = ids.iter().map(|id| record(id)).collect();
+            let store = store.clone();
+            let t = t.clone();
+            async move { store.put_records(&t, EntityKind::Contacts, records).await }
+        };
+        put(&a, &["1", "2", "3"]).await.expect("put");
+        put(&b, &["1"]).await.expect("put");
+        // WHEN two of them are written again and one is new
+        put(&a, &["2", "3", "4"]).await.expect("put");
+        // THEN the unfiltered total counts each record once, per tenant
+        let mut q = EntityQuery::new(EntityKind::Contacts);
+        q.window = Window::Range {
+            offset: 0,
+            limit: 1,
+        };
+        q.count = true;
+        assert_eq!(store.query(&a, &q).await.expect("query").total, Some(4));
+        assert_eq!(store.query(&b, &q).await.expect("query").total, Some(1));
+        let none = TenantId::new("none");
+        assert_eq!(store.query(&none, &q).await.expect("query").total, Some(0));
     }
 }
