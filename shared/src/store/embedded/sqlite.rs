@@ -87,10 +87,6 @@ impl EmbeddedStore {
             .map_err(sql_err("set WAL"))?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql_err("set synchronous"))?;
-        // A page cache of 32 MiB: the entity indexes of a large tenant stay
-        // in memory while it is loaded or queried.
-        conn.pragma_update(None, "cache_size", -32_768)
-            .map_err(sql_err("set cache size"))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(sql_err("set busy timeout"))?;
         entities::register_functions(&conn).map_err(sql_err("register functions"))?;
