@@ -124,7 +124,8 @@ pub struct ValueCount {
 }
 
 /// The distinct values of `req.field` among the rows `req.baseFilters`
-/// select, most frequent first (ties by value, empty last), paginated.
+/// select, most frequent first (ties by value), the empty rows as one null
+/// entry last whatever their count, paginated.
 /// Text values are distinct as stored (case-sensitive).
 ///
 /// # Errors
@@ -160,12 +161,13 @@ pub async fn filter_values(
     })?;
     let index = query.projection.index_of(&field.key, field.field_type);
     let mut counts = entities.count_values(tenant, &query, index).await?;
+    // The empty rows' entry comes last whatever its count; the values
+    // before it most frequent first, equal counts by value.
     counts.sort_by(|(a, n), (b, m)| {
-        m.cmp(n).then_with(|| match (a.is_empty(), b.is_empty()) {
-            (true, false) => std::cmp::Ordering::Greater,
-            (false, true) => std::cmp::Ordering::Less,
-            _ => a.cmp_same_type(b),
-        })
+        a.is_empty()
+            .cmp(&b.is_empty())
+            .then_with(|| m.cmp(n))
+            .then_with(|| a.cmp_same_type(b))
     });
     let display: Option<Vec<(String, String)>> = view
         .options

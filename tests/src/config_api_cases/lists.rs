@@ -222,6 +222,21 @@ pub async fn filter_values_count_distinct_values(fx: &ConfigFixture) {
         json!({"value": "2024-05-01T03:30:00Z", "count": 2})
     );
     assert_eq!(second["content"], json!([{"value": null, "count": 1}]));
+    // AND the empty bucket stays last when it is the most frequent value
+    let births = fx
+        .ok(with_json(
+            event("config-api-contacts-filter-values"),
+            &json!({"field": "birthDate"}),
+        ))
+        .await;
+    let content = births["content"].as_array().expect("content");
+    assert!(content.len() >= 2, "{births}");
+    let last = content.last().expect("an entry");
+    assert_eq!(last["value"], Value::Null, "{births}");
+    assert!(
+        last["count"].as_u64() > content[0]["count"].as_u64(),
+        "{births}"
+    );
     // AND on organisations, a number field
     let orgs = fx
         .ok(with_json(
