@@ -98,6 +98,9 @@ pub struct ScaleReport {
     pub rows: Vec<u64>,
     /// The child's peak RSS over every request, in KiB.
     pub peak_rss_kb: u64,
+    /// The peak RSS after each request, in KiB (it only grows): which
+    /// request's result raised it.
+    pub rss_after_kb: Vec<u64>,
 }
 
 /// Seeds `data_dir` with `contacts` contacts (and `exports-local seed`'s
@@ -205,6 +208,7 @@ pub fn child(data_dir: &Path, contacts: u64, out: &Path) -> Res<()> {
         )?;
         let mut millis = Vec::new();
         let mut rows = Vec::new();
+        let mut rss_after_kb = Vec::new();
         for r in &REQUESTS {
             let body = (r.body)();
             let mut times = Vec::with_capacity(W5_REPEATS);
@@ -239,12 +243,14 @@ pub fn child(data_dir: &Path, contacts: u64, out: &Path) -> Res<()> {
             }
             millis.push(median(&times));
             rows.push(returned);
+            rss_after_kb.push(self_peak_rss_kb());
         }
         let report = ScaleReport {
             contacts,
             millis,
             rows,
             peak_rss_kb: self_peak_rss_kb(),
+            rss_after_kb,
         };
         std::fs::write(out, serde_json::to_vec(&report)?)?;
         Ok(())
@@ -323,6 +329,30 @@ pub fn markdown(reports: &[ScaleReport]) -> String {
         "| server peak RSS (MB) | {} | {growth} | {} |",
         rss.join(" | "),
         before("server peak RSS (MB)")
+    );
+    // Peak RSS once the previews and filter values have run, before the
+    // export, whose result grows with the tenant (1% of it).
+    let previews = REQUESTS.len() - 1;
+    let rss: Vec<String> = reports
+        .iter()
+        .map(|r| {
+            format!(
+                "{:.1}",
+                r.rss_after_kb.get(previews - 1).copied().unwrap_or(0) as f64 / 1024.0
+            )
+        })
+        .collect();
+    let growth = match (reports.first(), reports.last()) {
+        (Some(a), Some(b)) => {
+            let (a, b) = (a.rss_after_kb[previews - 1], b.rss_after_kb[previews - 1]);
+            format!("{:+.0}%", (b as f64 / a.max(1) as f64 - 1.0) * 100.0)
+        }
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "| peak RSS before the export (MB) | {} | {growth} | |",
+        rss.join(" | ")
     );
     out
 }
