@@ -301,7 +301,7 @@ impl RowReader {
         let json_column = compiled
             .sources
             .iter()
-            .filter(|s| matches!(s, Source::Column(..)))
+            .filter(|s| matches!(s, Source::Column(..) | Source::JsonField(..)))
             .count();
         RowReader {
             sources: compiled.sources.clone(),
@@ -318,6 +318,19 @@ impl RowReader {
                 Source::Column(pos, ty) => {
                     let raw = row.get_ref(*pos).map_err(sql_err("read row"))?;
                     typed(*ty, raw)?
+                }
+                Source::JsonField(pos, ty) => {
+                    match row.get_ref(*pos).map_err(sql_err("read row"))? {
+                        ValueRef::Text(json) => {
+                            let json: serde_json::Value = serde_json::from_slice(json)
+                                .map_err(|e| StoreError::Corrupt(format!("extracted JSON: {e}")))?;
+                            Value::from_json(*ty, &json).unwrap_or_else(|e| {
+                                tracing::warn!(error = %e, "stored value does not fit its column; exported as empty");
+                                Value::Null
+                            })
+                        }
+                        _ => Value::Null,
+                    }
                 }
                 Source::Json => Value::Null,
             });
