@@ -68,6 +68,9 @@ pub struct Compiled {
     /// is left to the in-process evaluator: the SQL then selects a superset
     /// in no order, without a window.
     pub residual: bool,
+    /// Whether the SQL selects every row (at most the cap + 1) in no
+    /// order, for the caller to sort with [`EntityQuery::compare`].
+    pub sort_in_process: bool,
 }
 
 /// The standard column a projected field lives in, if any.
@@ -137,14 +140,11 @@ pub fn compile(q: &EntityQuery, tenant: &TenantId) -> Compiled {
                 .to_owned()
         }
     });
-    // An export (every row) filtered on an indexed equality reads that
-    // index and sorts the few rows it selects: the `+` keeps SQLite from
-    // walking the whole tenant in sort order instead.
-    let steer = matches!(q.window, Window::All { .. })
-        && q.conditions.iter().any(|(i, c)| {
-            matches!(c.operator, Operator::Equals | Operator::In) && column(*i).is_some()
-        });
-    if !residual {
+    // A window is cut in SQL, in SQL's order. Every row (an export, which
+    // holds its rows anyway) is sorted in process: no SQL sorter carrying
+    // whole rows, and the planner is free to read through the filters' index.
+    let sort_in_process = !residual && matches!(q.window, Window::All { .. });
+    if !residual && !sort_in_process {
         for key in &q.sort {
             let Some(col) = column(key.index) else {
                 continue;
@@ -178,9 +178,6 @@ pub fn compile(q: &EntityQuery, tenant: &TenantId) -> Compiled {
                     );
                 }
                 // Nulls sort last in SQLite's descending order already.
-                _ if key.descending && steer => {
-                    select.order_by_expr(Expr::cust_with_expr("+?", Expr::col(col)), order);
-                }
                 _ if key.descending => {
                     select.order_by(col, order);
                 }
@@ -191,15 +188,15 @@ pub fn compile(q: &EntityQuery, tenant: &TenantId) -> Compiled {
             }
         }
         select.order_by("id", Order::Asc);
-        match q.window {
-            Window::Range { offset, limit } => {
-                select.limit(limit).offset(offset);
-            }
-            Window::All { cap: Some(cap) } => {
-                select.limit(cap.saturating_add(1));
-            }
-            Window::All { cap: None } => {}
+    }
+    match q.window {
+        Window::Range { offset, limit } if !residual => {
+            select.limit(limit).offset(offset);
         }
+        Window::All { cap: Some(cap) } if !residual => {
+            select.limit(cap.saturating_add(1));
+        }
+        _ => {}
     }
     Compiled {
         select,
@@ -207,6 +204,7 @@ pub fn compile(q: &EntityQuery, tenant: &TenantId) -> Compiled {
         sources,
         reads_json,
         residual,
+        sort_in_process,
     }
 }
 

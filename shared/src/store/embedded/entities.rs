@@ -416,6 +416,13 @@ impl EmbeddedStore {
             while let Some(row) = rows.next().map_err(sql_err("read row"))? {
                 out.push(reader.read(row)?);
             }
+            let within_cap = match q.window {
+                crate::query::Window::All { cap: Some(cap) } => out.len() as u64 <= cap,
+                _ => true,
+            };
+            if compiled.sort_in_process && within_cap {
+                out.sort_by(|a, b| q.compare(a, b));
+            }
             let total = match &compiled.count {
                 Some(count) => {
                     let (stmt, params) = count.build_rusqlite(SqliteQueryBuilder);
