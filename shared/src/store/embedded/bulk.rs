@@ -14,6 +14,8 @@ use crate::store::{keys, StoreError};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use sea_query::{Expr, OnConflict, Query, SqliteQueryBuilder};
+use sea_query_rusqlite::RusqliteBinder;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -25,52 +27,74 @@ fn parse<T: DeserializeOwned>(sk: &str, data: &str) -> Result<T, StoreError> {
     serde_json::from_str(data).map_err(|e| StoreError::Corrupt(format!("{sk}: {e}")))
 }
 
-/// `table` is one of ours, never input.
+/// The item at (`pk`, `sk`) of one of the key-value tables.
 fn read<T: DeserializeOwned>(
     c: &Connection,
-    table: &str,
+    table: &'static str,
     pk: &str,
     sk: &str,
 ) -> Result<Option<T>, StoreError> {
+    use sea_query::ExprTrait as _;
+    let (sql, values) = Query::select()
+        .column("data")
+        .from(table)
+        .and_where(Expr::col("pk").eq(pk))
+        .and_where(Expr::col("sk").eq(sk))
+        .build_rusqlite(SqliteQueryBuilder);
     let data: Option<String> = c
-        .query_row(
-            &format!("SELECT data FROM {table} WHERE pk = ?1 AND sk = ?2"),
-            params![pk, sk],
-            |r| r.get(0),
-        )
-        .optional()
+        .prepare_cached(&sql)
+        .and_then(|mut s| s.query_row(&*values.as_params(), |r| r.get(0)).optional())
         .map_err(sql_err("read item"))?;
     data.map(|d| parse(sk, &d)).transpose()
 }
 
-fn upsert(c: &Connection, table: &str, pk: &str, sk: &str, data: &str) -> Result<(), StoreError> {
-    c.execute(
-        &format!(
-            "INSERT INTO {table} (pk, sk, data) VALUES (?1, ?2, ?3)
-             ON CONFLICT (pk, sk) DO UPDATE SET data = excluded.data"
-        ),
-        params![pk, sk, data],
-    )
-    .map_err(sql_err("write item"))?;
-    Ok(())
+/// Writes (`pk`, `sk`, `data`) into one of the key-value tables: replacing
+/// an item that is there (`replace`), or only when there is none.
+/// Returns whether a row was written.
+fn write(
+    c: &Connection,
+    table: &'static str,
+    (pk, sk, data): (&str, &str, &str),
+    replace: bool,
+) -> Result<bool, StoreError> {
+    let mut conflict = OnConflict::columns(["pk", "sk"]);
+    if replace {
+        conflict.update_column("data");
+    } else {
+        conflict.do_nothing();
+    }
+    let (sql, values) = Query::insert()
+        .into_table(table)
+        .columns(["pk", "sk", "data"])
+        .values([pk.into(), sk.into(), data.into()])
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?
+        .on_conflict(conflict)
+        .build_rusqlite(SqliteQueryBuilder);
+    let n = c
+        .prepare_cached(&sql)
+        .and_then(|mut s| s.execute(&*values.as_params()))
+        .map_err(sql_err("write item"))?;
+    Ok(n == 1)
+}
+
+fn upsert(
+    c: &Connection,
+    table: &'static str,
+    pk: &str,
+    sk: &str,
+    data: &str,
+) -> Result<(), StoreError> {
+    write(c, table, (pk, sk, data), true).map(|_| ())
 }
 
 fn insert_new(
     c: &Connection,
-    table: &str,
+    table: &'static str,
     pk: &str,
     sk: &str,
     data: &str,
 ) -> Result<bool, StoreError> {
-    let n = c
-        .execute(
-            &format!(
-                "INSERT INTO {table} (pk, sk, data) VALUES (?1, ?2, ?3) ON CONFLICT (pk, sk) DO NOTHING"
-            ),
-            params![pk, sk, data],
-        )
-        .map_err(sql_err("insert item"))?;
-    Ok(n == 1)
+    write(c, table, (pk, sk, data), false)
 }
 
 fn prefixed<T: DeserializeOwned>(

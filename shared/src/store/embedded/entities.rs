@@ -265,7 +265,8 @@ pub(super) fn upsert(
         let (stmt, params) = Query::insert()
             .into_table(sql::table(entity))
             .columns(names.iter().copied())
-            .values_panic(values.into_iter().map(Expr::val))
+            .values(values.into_iter().map(Expr::val))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
             .on_conflict(
                 OnConflict::columns(["tenant", "shard", "id"])
                     .update_columns(update.iter().copied())
