@@ -11,9 +11,9 @@
 
 use crate::measure::{median, self_peak_rss_kb};
 use crate::Res;
-use exports_local::demo::{self, DEMO_EMAIL, DEMO_ROLE, DEMO_USER_ID, DEMO_USER_TYPE};
+use exports_local::demo::{self, DEMO_EMAIL, DEMO_USER_ID, DEMO_USER_TYPE};
 use exports_local::generate::{self, Counts};
-use exports_shared::auth::{mint_hs256, Claims, JwtConfig, JwtVerifier};
+use exports_shared::auth::{JwtConfig, JwtVerifier};
 use exports_shared::model::TenantId;
 use exports_shared::store::embedded::{EmbeddedFiles, EmbeddedStore};
 use serde_json::json;
@@ -191,21 +191,7 @@ pub fn child(data_dir: &Path, contacts: u64, out: &Path) -> Res<()> {
             delivery: sync_export::Delivery::default(),
             max_sync_rows: None,
         };
-        let now = chrono::Utc::now().timestamp();
-        let token = mint_hs256(
-            &Claims {
-                sub: DEMO_USER_ID.into(),
-                email: DEMO_EMAIL.into(),
-                user_type: DEMO_USER_TYPE.into(),
-                tenant_uuids: vec![SCALE_TENANT.into()],
-                roles: vec![DEMO_ROLE.into()],
-                iss: "exports-local".into(),
-                aud: "exports-api".into(),
-                exp: now + 3600,
-                iat: now,
-            },
-            secret,
-        )?;
+        let token = crate::workloads::demo_token(SCALE_TENANT)?;
         let mut millis = Vec::new();
         let mut rows = Vec::new();
         let mut rss_after_kb = Vec::new();

@@ -183,21 +183,7 @@ pub fn w1(data_dir: &Path, format: &str, count: usize, out: &Path) -> Res<ChildR
             delivery: sync_export::Delivery::default(),
             max_sync_rows: None,
         };
-        let now = chrono::Utc::now().timestamp();
-        let token = mint_hs256(
-            &Claims {
-                sub: DEMO_USER_ID.into(),
-                email: DEMO_EMAIL.into(),
-                user_type: DEMO_USER_TYPE.into(),
-                tenant_uuids: vec![BENCH_TENANT.into()],
-                roles: vec![DEMO_ROLE.into()],
-                iss: "exports-local".into(),
-                aud: "exports-api".into(),
-                exp: now + 3600,
-                iat: now,
-            },
-            secret,
-        )?;
+        let token = demo_token(BENCH_TENANT)?;
         let body = w1_body(format);
         let load_rss_kb = self_peak_rss_kb();
         let mut times = Vec::with_capacity(W1_REQUESTS);
@@ -233,6 +219,29 @@ pub fn w1(data_dir: &Path, format: &str, count: usize, out: &Path) -> Res<ChildR
             load_rss_kb,
         })
     })
+}
+
+/// A one-hour token of the demo user for `tenant`, signed with the local
+/// development secret.
+///
+/// # Errors
+/// When signing fails.
+pub fn demo_token(tenant: &str) -> Res<String> {
+    let now = chrono::Utc::now().timestamp();
+    Ok(mint_hs256(
+        &Claims {
+            sub: DEMO_USER_ID.into(),
+            email: DEMO_EMAIL.into(),
+            user_type: DEMO_USER_TYPE.into(),
+            tenant_uuids: vec![tenant.into()],
+            roles: vec![DEMO_ROLE.into()],
+            iss: "exports-local".into(),
+            aud: "exports-api".into(),
+            exp: now + 3600,
+            iat: now,
+        },
+        exports_local::DEV_JWT_SECRET.as_bytes(),
+    )?)
 }
 
 /// `MALLOC_ARENA_MAX` of the bulk worker function in `template.yaml`, which

@@ -117,19 +117,12 @@ impl PageSpec {
     /// The slice of `items` this page covers, and the envelope around it.
     pub fn cut<T>(self, items: Vec<T>) -> PageOf<T> {
         let total = items.len() as u64;
-        let start = self.page.saturating_mul(self.size).min(total);
         let content: Vec<T> = items
             .into_iter()
-            .skip(usize::try_from(start).unwrap_or(usize::MAX))
+            .skip(usize::try_from(self.offset()).unwrap_or(usize::MAX))
             .take(usize::try_from(self.size).unwrap_or(usize::MAX))
             .collect();
-        PageOf {
-            content,
-            page: self.page,
-            size: self.size,
-            total_elements: total,
-            total_pages: total.div_ceil(self.size),
-        }
+        self.envelope(content, total)
     }
 }
 

@@ -15,6 +15,32 @@ use super::{EntityQuery, QueryAnswer, Window};
 use crate::model::Value;
 use std::collections::HashMap;
 
+/// Where a scan of a source's rows goes: a [`Collector`] or a
+/// [`ValueCounter`].
+pub trait RowSink: Send {
+    /// Offers one projected row.
+    fn push(&mut self, row: Vec<Value>);
+    /// Whether more rows cannot change the answer.
+    fn is_done(&self) -> bool {
+        false
+    }
+}
+
+impl RowSink for Collector<'_> {
+    fn push(&mut self, row: Vec<Value>) {
+        Collector::push(self, row);
+    }
+    fn is_done(&self) -> bool {
+        Collector::is_done(self)
+    }
+}
+
+impl RowSink for ValueCounter<'_> {
+    fn push(&mut self, row: Vec<Value>) {
+        ValueCounter::push(self, row);
+    }
+}
+
 /// Collects the answer to a query from rows pushed in any order.
 #[derive(Debug)]
 pub struct Collector<'q> {

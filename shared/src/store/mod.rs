@@ -20,7 +20,7 @@ use crate::model::{
     City, ConfigOption, Country, CustomFieldDef, EntityKind, Industry, OptionKind, PhoneCode,
     Projection, Record, ReferenceData, TenantId, TenantSettings, Value,
 };
-use crate::query::engine::{Collector, ValueCounter};
+use crate::query::engine::{Collector, RowSink, ValueCounter};
 use crate::query::{EntityQuery, QueryAnswer};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -117,19 +117,8 @@ pub trait EntitySource: Send + Sync {
     /// [`StoreError`] when the backend fails.
     async fn query(&self, tenant: &TenantId, q: &EntityQuery) -> Result<QueryAnswer, StoreError> {
         let mut collector = Collector::new(q);
-        let mut cursor = None;
-        loop {
-            let page = self
-                .page_rows(tenant, q.entity, cursor, QUERY_PAGE_SIZE, &q.projection)
-                .await?;
-            for row in page.rows {
-                collector.push(row);
-            }
-            match page.next {
-                Some(next) if !collector.is_done() => cursor = Some(next),
-                _ => return Ok(collector.finish()),
-            }
-        }
+        scan_pages(self, tenant, q, &mut collector).await?;
+        Ok(collector.finish())
     }
 
     /// The distinct values of the projected field at `index` among the rows
@@ -146,18 +135,30 @@ pub trait EntitySource: Send + Sync {
         index: usize,
     ) -> Result<Vec<(Value, u64)>, StoreError> {
         let mut counter = ValueCounter::new(q, index);
-        let mut cursor = None;
-        loop {
-            let page = self
-                .page_rows(tenant, q.entity, cursor, QUERY_PAGE_SIZE, &q.projection)
-                .await?;
-            for row in page.rows {
-                counter.push(row);
-            }
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(counter.finish()),
-            }
+        scan_pages(self, tenant, q, &mut counter).await?;
+        Ok(counter.finish())
+    }
+}
+
+/// Pushes every projected row of the tenant's entity, page by page, into
+/// `sink`, until the pages end or the sink is done.
+async fn scan_pages<S: EntitySource + ?Sized>(
+    source: &S,
+    tenant: &TenantId,
+    q: &EntityQuery,
+    sink: &mut dyn RowSink,
+) -> Result<(), StoreError> {
+    let mut cursor = None;
+    loop {
+        let page = source
+            .page_rows(tenant, q.entity, cursor, QUERY_PAGE_SIZE, &q.projection)
+            .await?;
+        for row in page.rows {
+            sink.push(row);
+        }
+        match page.next {
+            Some(next) if !sink.is_done() => cursor = Some(next),
+            _ => return Ok(()),
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::model::{
     ConfigOption, CustomFieldDef, EntityKind, OptionKind, Projection, Record, TenantId,
     TenantSettings, Value,
 };
-use crate::query::engine::{Collector, ValueCounter};
+use crate::query::engine::{Collector, RowSink, ValueCounter};
 use crate::query::{EntityQuery, QueryAnswer};
 use crate::store::keys;
 use crate::store::{
@@ -304,6 +304,26 @@ impl DynamoStore {
         });
         Ok(futures::stream::select_all(streams))
     }
+
+    /// Pushes every projected row of the tenant's entity into `sink`, the
+    /// shards read side by side, until they end or the sink is done.
+    async fn scan_shards(
+        &self,
+        tenant: &TenantId,
+        q: &EntityQuery,
+        sink: &mut dyn RowSink,
+    ) -> Result<(), StoreError> {
+        let mut pages = std::pin::pin!(self.shard_rows(tenant, q.entity, &q.projection).await?);
+        while let Some(rows) = pages.try_next().await? {
+            for row in rows {
+                sink.push(row);
+            }
+            if sink.is_done() {
+                break;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Reads a cursor of [`format_cursor`].
@@ -371,15 +391,7 @@ impl EntitySource for DynamoStore {
     /// holds no more rows than the window needs and counts the total.
     async fn query(&self, tenant: &TenantId, q: &EntityQuery) -> Result<QueryAnswer, StoreError> {
         let mut collector = Collector::new(q);
-        let mut pages = std::pin::pin!(self.shard_rows(tenant, q.entity, &q.projection).await?);
-        while let Some(rows) = pages.try_next().await? {
-            for row in rows {
-                collector.push(row);
-            }
-            if collector.is_done() {
-                break;
-            }
-        }
+        self.scan_shards(tenant, q, &mut collector).await?;
         Ok(collector.finish())
     }
 
@@ -391,12 +403,7 @@ impl EntitySource for DynamoStore {
         index: usize,
     ) -> Result<Vec<(Value, u64)>, StoreError> {
         let mut counter = ValueCounter::new(q, index);
-        let mut pages = std::pin::pin!(self.shard_rows(tenant, q.entity, &q.projection).await?);
-        while let Some(rows) = pages.try_next().await? {
-            for row in rows {
-                counter.push(row);
-            }
-        }
+        self.scan_shards(tenant, q, &mut counter).await?;
         Ok(counter.finish())
     }
 }
