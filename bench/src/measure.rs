@@ -43,6 +43,21 @@ pub fn self_peak_rss_kb() -> u64 {
     }
 }
 
+/// This process's own peak RSS in KiB (`VmHWM` of `/proc/self/status`):
+/// unlike `getrusage`'s `ru_maxrss`, which a child inherits from the parent
+/// it was forked from, it starts afresh at `exec`. 0 when unreadable.
+pub fn own_peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 /// Runs `cmd` through a launcher (`exports-bench child launch ...`) and
 /// returns its report and peak RSS.
 ///

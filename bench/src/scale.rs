@@ -9,7 +9,7 @@
 //! [`W5_REPEATS`] timed times, and reports the median of each and its own
 //! peak RSS: the server's memory for the whole set.
 
-use crate::measure::{median, self_peak_rss_kb};
+use crate::measure::{median, own_peak_rss_kb};
 use crate::Res;
 use exports_local::demo::{self, DEMO_EMAIL, DEMO_USER_ID, DEMO_USER_TYPE};
 use exports_local::generate::{self, Counts};
@@ -229,13 +229,13 @@ pub fn child(data_dir: &Path, contacts: u64, out: &Path) -> Res<()> {
             }
             millis.push(median(&times));
             rows.push(returned);
-            rss_after_kb.push(self_peak_rss_kb());
+            rss_after_kb.push(own_peak_rss_kb());
         }
         let report = ScaleReport {
             contacts,
             millis,
             rows,
-            peak_rss_kb: self_peak_rss_kb(),
+            peak_rss_kb: own_peak_rss_kb(),
             rss_after_kb,
         };
         std::fs::write(out, serde_json::to_vec(&report)?)?;
