@@ -207,21 +207,8 @@ pub fn child(data_dir: &Path, contacts: u64, out: &Path) -> Res<()> {
                 } else {
                     config_api::handle(&config_deps, req).await
                 };
-                let resp = match resp {
-                    Ok(resp) => resp,
-                    Err(never) => match never {},
-                };
-                let status = resp.status();
-                let bytes = resp.into_body().to_vec();
+                let bytes = crate::workloads::ok_body(&format!("W5 {}", r.label), resp)?;
                 let elapsed = started.elapsed().as_secs_f64();
-                if status != http::StatusCode::OK {
-                    return Err(format!(
-                        "W5 {}: status {status}: {}",
-                        r.label,
-                        String::from_utf8_lossy(&bytes)
-                    )
-                    .into());
-                }
                 returned = rows_in(r.path, &bytes)?;
                 if i > 0 {
                     times.push(elapsed * 1000.0);

@@ -191,20 +191,11 @@ pub fn w1(data_dir: &Path, format: &str, count: usize, out: &Path) -> Res<ChildR
         for i in 0..=W1_REQUESTS {
             let req = w1_request(&token, &body)?;
             let started = Instant::now();
-            let resp = match sync_export::handle(&deps, req).await {
-                Ok(r) => r,
-                Err(never) => match never {},
-            };
-            let status = resp.status();
-            let bytes = resp.into_body().to_vec();
+            let bytes = ok_body(
+                &format!("W1 {format}"),
+                sync_export::handle(&deps, req).await,
+            )?;
             let elapsed = started.elapsed().as_secs_f64();
-            if status != http::StatusCode::OK {
-                return Err(format!(
-                    "W1 {format}: status {status}: {}",
-                    String::from_utf8_lossy(&bytes)
-                )
-                .into());
-            }
             if i > 0 {
                 times.push(elapsed);
             }
@@ -219,6 +210,30 @@ pub fn w1(data_dir: &Path, format: &str, count: usize, out: &Path) -> Res<ChildR
             load_rss_kb,
         })
     })
+}
+
+/// The body of a handler's response, which must be a 200.
+///
+/// # Errors
+/// When the status is not 200 (the body is in the message).
+pub fn ok_body(
+    label: &str,
+    resp: Result<http::Response<lambda_http::Body>, std::convert::Infallible>,
+) -> Res<Vec<u8>> {
+    let resp = match resp {
+        Ok(resp) => resp,
+        Err(never) => match never {},
+    };
+    let status = resp.status();
+    let bytes = resp.into_body().to_vec();
+    if status != http::StatusCode::OK {
+        return Err(format!(
+            "{label}: status {status}: {}",
+            String::from_utf8_lossy(&bytes)
+        )
+        .into());
+    }
+    Ok(bytes)
 }
 
 /// A one-hour token of the demo user for `tenant`, signed with the local
