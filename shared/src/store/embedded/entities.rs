@@ -15,7 +15,7 @@
 use super::sqlite::{sql_err, EmbeddedStore};
 use crate::model::columns::standard_columns;
 use crate::model::{EntityKind, FieldType, Projection, Record, TenantId, Value};
-use crate::query::engine::{Collector, ValueCounter};
+use crate::query::engine::{Collector, RowSink, ValueCounter};
 use crate::query::sql::{self, Compiled, Source};
 use crate::query::{EntityQuery, QueryAnswer};
 use crate::store::StoreError;
@@ -386,6 +386,30 @@ fn typed(ty: FieldType, raw: ValueRef<'_>) -> Result<Value, StoreError> {
     })
 }
 
+/// Runs a compiled query and pushes every row it selects into `sink`, for
+/// the part of a query SQL cannot finish (custom-field conditions, sorts
+/// and counts), until the rows end or the sink is done.
+fn stream_into(
+    c: &Connection,
+    q: &EntityQuery,
+    compiled: &Compiled,
+    sink: &mut dyn RowSink,
+) -> Result<(), StoreError> {
+    let reader = RowReader::new(q, compiled);
+    let (stmt, params) = compiled.select.build_rusqlite(SqliteQueryBuilder);
+    let mut stmt = c.prepare_cached(&stmt).map_err(sql_err("prepare query"))?;
+    let mut rows = stmt
+        .query(&*params.as_params())
+        .map_err(sql_err("run query"))?;
+    while let Some(row) = rows.next().map_err(sql_err("read row"))? {
+        sink.push(reader.read(row)?);
+        if sink.is_done() {
+            break;
+        }
+    }
+    Ok(())
+}
+
 impl EmbeddedStore {
     /// Answers `q` with SQL; the in-process evaluator finishes what SQL
     /// cannot express.
@@ -397,22 +421,17 @@ impl EmbeddedStore {
         let compiled = sql::compile(q, tenant);
         let q = q.clone();
         self.with_conn(move |c| {
+            if compiled.residual {
+                let mut collector = Collector::new(&q);
+                stream_into(c, &q, &compiled, &mut collector)?;
+                return Ok(collector.finish());
+            }
             let reader = RowReader::new(&q, &compiled);
             let (stmt, params) = compiled.select.build_rusqlite(SqliteQueryBuilder);
             let mut stmt = c.prepare_cached(&stmt).map_err(sql_err("prepare query"))?;
             let mut rows = stmt
                 .query(&*params.as_params())
                 .map_err(sql_err("run query"))?;
-            if compiled.residual {
-                let mut collector = Collector::new(&q);
-                while let Some(row) = rows.next().map_err(sql_err("read row"))? {
-                    collector.push(reader.read(row)?);
-                    if collector.is_done() {
-                        break;
-                    }
-                }
-                return Ok(collector.finish());
-            }
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(sql_err("read row"))? {
                 out.push(reader.read(row)?);
@@ -454,16 +473,8 @@ impl EmbeddedStore {
             let compiled = sql::compile(&all, tenant);
             return self
                 .with_conn(move |c| {
-                    let reader = RowReader::new(&all, &compiled);
-                    let (stmt, params) = compiled.select.build_rusqlite(SqliteQueryBuilder);
-                    let mut stmt = c.prepare_cached(&stmt).map_err(sql_err("prepare query"))?;
-                    let mut rows = stmt
-                        .query(&*params.as_params())
-                        .map_err(sql_err("run query"))?;
                     let mut counter = ValueCounter::new(&all, index);
-                    while let Some(row) = rows.next().map_err(sql_err("read row"))? {
-                        counter.push(reader.read(row)?);
-                    }
+                    stream_into(c, &all, &compiled, &mut counter)?;
                     Ok(counter.finish())
                 })
                 .await;
