@@ -7,7 +7,6 @@
 use axum::body::Body as AxumBody;
 use axum::extract::{Request as AxumRequest, State};
 use axum::response::Response as AxumResponse;
-use exports_shared::api::http_util::MAX_BODY_BYTES;
 use exports_shared::api::tabular::{ApiError, ErrorCode};
 use exports_shared::store::embedded::{DownloadError, EmbeddedFiles};
 use lambda_http::{Body, Request, Response};
@@ -96,14 +95,12 @@ async fn download(files: &EmbeddedFiles, path_and_query: &str) -> Response<Body>
 
 async fn dispatch(State(app): State<App>, req: AxumRequest) -> AxumResponse {
     let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await {
+    // The functions answer their own 413, after authentication, in their
+    // own error shape; only a body past API Gateway's limit stops here, with
+    // API Gateway's answer.
+    let bytes = match axum::body::to_bytes(body, GATEWAY_MAX_BODY_BYTES).await {
         Ok(b) => b,
-        Err(_) => {
-            let resp = ApiError::new(ErrorCode::PayloadTooLarge, "Request body too large")
-                .with_details(vec![format!("body: at most {MAX_BODY_BYTES} bytes")])
-                .to_response(parts.uri.path(), chrono::Utc::now());
-            return to_axum(resp);
-        }
+        Err(_) => return gateway_too_large(),
     };
     let body = if bytes.is_empty() {
         Body::Empty
@@ -111,6 +108,21 @@ async fn dispatch(State(app): State<App>, req: AxumRequest) -> AxumResponse {
         Body::Binary(bytes.to_vec())
     };
     to_axum(route(&app, http::Request::from_parts(parts, body)).await)
+}
+
+/// API Gateway HTTP API's payload limit (10 MB): a larger request never
+/// reaches a function.
+pub const GATEWAY_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// What API Gateway answers to a body past its limit.
+fn gateway_too_large() -> AxumResponse {
+    let mut resp = AxumResponse::new(AxumBody::from(r#"{"message":"Request Entity Too Large"}"#));
+    *resp.status_mut() = http::StatusCode::PAYLOAD_TOO_LARGE;
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    resp
 }
 
 fn to_axum(resp: Response<Body>) -> AxumResponse {

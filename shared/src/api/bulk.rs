@@ -7,6 +7,7 @@
 use crate::model::bulk::{
     BulkJob, DateFormat, ExportFilters, ExportSpec, ExportType, ExportVersion,
 };
+use crate::api::json::JsonBodyError;
 use chrono::{DateTime, Duration, Utc};
 use lambda_http::{Body, Response};
 use serde::Serialize;
@@ -285,11 +286,12 @@ fn parse_filters(
 /// # Errors
 /// 400 when the body is not JSON; 422 with every field error otherwise.
 pub fn parse_creation(body: &[u8]) -> Result<ExportSpec, HttpError> {
-    let value: Json = serde_json::from_slice(body).map_err(|e| {
-        HttpError::new(
+    let value: Json = crate::api::json::parse_value(body).map_err(|e| match e {
+        JsonBodyError::Syntax(e) => HttpError::new(
             400,
             format!("Invalid JSON at line {} column {}", e.line(), e.column()),
-        )
+        ),
+        dup => HttpError::new(400, format!("Invalid JSON: {dup}")),
     })?;
     let Json::Object(obj) = value else {
         return Err(HttpError::unprocessable(vec![err(

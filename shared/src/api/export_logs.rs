@@ -5,6 +5,7 @@
 //! Every error of this API becomes a [`JsonApiError`], and
 //! [`JsonApiError::to_response`] is the one place that turns it into HTTP.
 
+use crate::api::json::JsonBodyError;
 use crate::api::tabular::ApiError;
 use crate::auth::AuthError;
 use crate::filter::FilterCondition;
@@ -153,8 +154,10 @@ fn invalid_attribute(detail: impl Into<String>, pointer: String) -> JsonApiError
 /// 400 for a body that is not a JSON:API document, 409 for a `data.type`
 /// other than `export_logs`, 422 for an unknown or invalid attribute or filter.
 pub fn parse_create(body: &[u8]) -> Result<CreateLog, JsonApiError> {
-    let doc: Json = serde_json::from_slice(body)
-        .map_err(|e| bad_document(format!("the body is not valid JSON: {e}"), ""))?;
+    let doc: Json = crate::api::json::parse_value(body).map_err(|e| match e {
+        JsonBodyError::Syntax(e) => bad_document(format!("the body is not valid JSON: {e}"), ""),
+        dup => bad_document(dup.to_string(), &dup.json_pointer()),
+    })?;
     let data = doc
         .get("data")
         .and_then(Json::as_object)
@@ -294,7 +297,7 @@ pub fn filters_of(params: &Json) -> Result<Vec<FilterCondition>, JsonApiError> {
     };
     let filter = match params.get("filter") {
         None | Some(Json::Null) => return Ok(Vec::new()),
-        Some(Json::String(s)) => serde_json::from_str::<Json>(s)
+        Some(Json::String(s)) => crate::api::json::parse_value(s.as_bytes())
             .map_err(|e| malformed(format!("filter is not a JSON object: {e}")))?,
         Some(other) => other.clone(),
     };

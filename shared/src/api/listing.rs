@@ -210,16 +210,7 @@ fn parse_sort_entry(entry: &str) -> Result<SortSpec, String> {
 /// # Errors
 /// As above.
 pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let json: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(ErrorCode::MalformedJson, "Malformed JSON body")
-            .with_details(vec![e.to_string()])
-    })?;
-    if !json.is_object() {
-        return Err(
-            ApiError::new(ErrorCode::ValidationFailed, "Validation failed")
-                .with_details(vec!["body: expected a JSON object".into()]),
-        );
-    }
+    let json = crate::api::tabular::parse_json_object(body)?;
     serde_path_to_error::deserialize(json).map_err(|e| {
         let path = match e.path().to_string() {
             p if p == "." => "body".to_string(),

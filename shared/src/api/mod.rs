@@ -6,5 +6,6 @@
 pub mod bulk;
 pub mod export_logs;
 pub mod http_util;
+pub mod json;
 pub mod listing;
 pub mod tabular;

@@ -107,16 +107,7 @@ pub const MAX_TEXT: usize = 255;
 /// with `path: problem` details for wrong types, unknown or missing fields.
 pub fn parse_request(body: &[u8]) -> Result<TabularExportRequest, ApiError> {
     // Syntax first, so a type error is never reported as malformed JSON.
-    let json: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(ErrorCode::MalformedJson, "Malformed JSON body")
-            .with_details(vec![e.to_string()])
-    })?;
-    if !json.is_object() {
-        return Err(
-            ApiError::new(ErrorCode::ValidationFailed, "Validation failed")
-                .with_details(vec!["body: expected a JSON object".into()]),
-        );
-    }
+    let json = parse_json_object(body)?;
     let req: TabularExportRequest = serde_path_to_error::deserialize(json).map_err(|e| {
         let path = match e.path().to_string() {
             p if p == "." => "body".to_string(),
@@ -127,6 +118,28 @@ pub fn parse_request(body: &[u8]) -> Result<TabularExportRequest, ApiError> {
     })?;
     validate_lengths(&req)?;
     Ok(req)
+}
+
+/// A body as a JSON object, in the tabular API's error shape: syntax errors
+/// are [`ErrorCode::MalformedJson`]; a repeated key or a body that is not an
+/// object is [`ErrorCode::ValidationFailed`] naming the path.
+///
+/// # Errors
+/// As above.
+pub fn parse_json_object(body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    let json = crate::api::json::parse_value(body).map_err(|e| match e.dotted_path() {
+        Some(path) => ApiError::new(ErrorCode::ValidationFailed, "Validation failed")
+            .with_details(vec![format!("{path}: duplicate key")]),
+        None => ApiError::new(ErrorCode::MalformedJson, "Malformed JSON body")
+            .with_details(vec![e.to_string()]),
+    })?;
+    if !json.is_object() {
+        return Err(
+            ApiError::new(ErrorCode::ValidationFailed, "Validation failed")
+                .with_details(vec!["body: expected a JSON object".into()]),
+        );
+    }
+    Ok(json)
 }
 
 fn validate_lengths(req: &TabularExportRequest) -> Result<(), ApiError> {
