@@ -325,9 +325,30 @@ fn typed_value(
     if json.is_null() {
         return Err("must not be null; use isEmpty or isNotEmpty".into());
     }
+    // Stored data may hold a number in a text field, but an operand says
+    // what the client means: `true` is not the text "true".
+    if field.field_type == FieldType::String && !json.is_string() {
+        return Err(format!(
+            "expected a string for {} field '{}', got {}",
+            field.field_type.as_str(),
+            field.key,
+            json_kind(json)
+        ));
+    }
     Value::from_json(field.field_type, json)
         .map(lower)
         .map_err(|e| e.to_string())
+}
+
+fn json_kind(json: &Json) -> &'static str {
+    match json {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    }
 }
 
 fn truncate(s: &str) -> &str {

@@ -312,3 +312,26 @@ fn every_bad_condition_is_reported_and_the_count_is_bounded() {
         .collect();
     assert_eq!(compile(&many, &ctx()).unwrap_err()[0].path, "filters");
 }
+
+#[test]
+fn a_text_field_takes_only_string_operands() {
+    // GIVEN text-field conditions whose operands are booleans or numbers
+    let bad = [
+        json!({"field": "contactType", "operator": "equals", "value": true}),
+        json!({"field": "city", "operator": "in", "values": ["Lima", true, 1e308]}),
+        json!({"field": "firstName", "operator": "startsWith", "value": 12}),
+        json!({"field": "firstName", "operator": "notIn", "values": [{"a": 1}]}),
+    ];
+    for c in bad {
+        // WHEN compiled
+        let errors = compile(&[cond(c.clone())], &ctx()).unwrap_err();
+        // THEN each is refused, naming the part and the expected type
+        assert!(
+            errors[0].path.starts_with("filters[0].value")
+                && errors[0].message.contains("a string"),
+            "{c}: {errors:?}"
+        );
+    }
+    // AND a number or boolean field still reads its operand from a string
+    compiled(json!({"field": "isActive", "operator": "equals", "value": "true"}));
+}

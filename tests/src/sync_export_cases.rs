@@ -152,6 +152,45 @@ pub async fn es_cl_csv_shows_day_month_year_and_decimal_commas(fx: &Fixture) {
     assert_eq!(rows[2], ["04/09/1986", "1500,5"]);
 }
 
+/// An omitted `locale` is ISO 8601, as the API document says, whatever the
+/// tenant's default locale; the tenant default still gives the timezone.
+pub async fn an_omitted_locale_formats_iso_8601_whatever_the_tenant_default(fx: &Fixture) {
+    // GIVEN tenant A's default locale is es-CL
+    let a = TenantId::new(TENANT_A);
+    fx.store
+        .put_settings(
+            &a,
+            &TenantSettings {
+                locale: Some("es-CL".into()),
+                ..TenantSettings::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut body = body_json(&event("sync-export-contacts-csv"));
+    body["viewState"]["columns"] =
+        json!([{"id": "birthDate", "label": "Born", "type": "DATE"}, {"id": "netWorth"}]);
+    body["viewState"]["sort"] = json!({"field": "netWorth", "direction": "ASC"});
+    for locale in [None, Some("en")] {
+        // WHEN a request omits the locale (or says en)
+        match locale {
+            None => body.as_object_mut().unwrap().remove("locale"),
+            Some(l) => body.as_object_mut().unwrap().insert("locale".into(), json!(l)),
+        };
+        let rows = csv_rows(
+            &fx.call(with_json(event("sync-export-contacts-csv"), &body))
+                .await,
+        );
+        // THEN dates are ISO 8601 and numbers use a decimal point
+        assert_eq!(rows[1], ["1990-01-31", "-20"], "locale {locale:?}");
+        assert_eq!(rows[2], ["1986-09-04", "1500.5"], "locale {locale:?}");
+    }
+    fx.store
+        .put_settings(&a, &TenantSettings::default())
+        .await
+        .unwrap();
+}
+
 /// Custom field columns by uuid, by key and form, and `includeAllCustomFields`.
 pub async fn custom_fields_by_uuid_by_form_and_all_of_them(fx: &Fixture) {
     let req = event("sync-export-contacts-csv");

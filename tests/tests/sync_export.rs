@@ -24,6 +24,12 @@ async fn es_cl_csv_shows_day_month_year_and_decimal_commas() {
 }
 
 #[tokio::test]
+async fn an_omitted_locale_formats_iso_8601_whatever_the_tenant_default() {
+    cases::an_omitted_locale_formats_iso_8601_whatever_the_tenant_default(&Fixture::new().await)
+        .await;
+}
+
+#[tokio::test]
 async fn custom_fields_by_uuid_by_form_and_all_of_them() {
     cases::custom_fields_by_uuid_by_form_and_all_of_them(&Fixture::new().await).await;
 }

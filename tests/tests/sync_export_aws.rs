@@ -26,6 +26,7 @@ on_aws!(
     seed_example_1_exports_active_contacts_to_csv,
     seed_example_2_exports_households_to_xlsx_in_es_cl_and_santiago_time,
     es_cl_csv_shows_day_month_year_and_decimal_commas,
+    an_omitted_locale_formats_iso_8601_whatever_the_tenant_default,
     custom_fields_by_uuid_by_form_and_all_of_them,
     sort_by_any_column_either_way_is_stable,
     every_error_row_of_the_seed,

@@ -9,7 +9,7 @@
 
 use super::select::OptionValues;
 use crate::api::tabular::{
-    ApiError, ColumnRequest, ErrorCode, SortDirection, TabularExportRequest,
+    ApiError, ColumnRequest, ErrorCode, SortDirection, TabularExportRequest, TypeHint,
 };
 use crate::filter::{self, Condition, FilterCondition, FilterContext};
 pub use crate::model::Projection;
@@ -173,12 +173,26 @@ pub async fn load_tenant(
 }
 
 impl TenantView {
-    /// The request's locale, else the tenant's default.
+    /// The request's locale, else the tenant's default: for files whose
+    /// request has no locale of its own (export logs).
     ///
     /// # Errors
     /// [`ErrorCode::InvalidLocale`] for a malformed tag.
     pub fn locale(&self, requested: Option<&str>) -> Result<Locale, ApiError> {
         Locale::parse(requested.or(self.default_locale.as_deref())).map_err(|e| {
+            ApiError::new(ErrorCode::InvalidLocale, "Invalid locale")
+                .with_details(vec![format!("locale: {e}")])
+        })
+    }
+
+    /// The locale of a request that names its own: omitted means ISO 8601,
+    /// as the tabular API document says ("When locale is omitted or set to
+    /// en, ISO 8601 formatting is used"), whatever the tenant's default.
+    ///
+    /// # Errors
+    /// [`ErrorCode::InvalidLocale`] for a malformed tag.
+    pub fn request_locale(&self, requested: Option<&str>) -> Result<Locale, ApiError> {
+        Locale::parse(requested).map_err(|e| {
             ApiError::new(ErrorCode::InvalidLocale, "Invalid locale")
                 .with_details(vec![format!("locale: {e}")])
         })
@@ -291,15 +305,12 @@ pub fn build_plan(
                 continue;
             }
         };
-        let Some(kind) = column_kind(field.field_type, c.field_type) else {
-            errors.push(format!(
-                "{path}.type: column '{}' is {}, it cannot be exported as {}",
-                c.id,
-                field.field_type.as_str(),
-                c.field_type.map_or("?", FieldType::as_str)
-            ));
-            continue;
-        };
+        let kind = column_kind(field.field_type, c.field_type.as_ref().and_then(TypeHint::known))
+            .unwrap_or_else(|| {
+                tracing::debug!(column = %c.id, hint = ?c.field_type, actual = field.field_type.as_str(),
+                    "type hint does not fit the column; written as its own type");
+                ColumnKind::Typed
+            });
         let header = c.label.clone().unwrap_or_else(|| {
             view.custom_fields
                 .iter()
@@ -402,6 +413,40 @@ mod tests {
         assert_eq!(
             out,
             vec![text("Ana"), text("c-1"), text("Ana"), text("Lead")]
+        );
+    }
+
+    #[test]
+    fn a_type_hint_shapes_a_column_but_never_fails_it() {
+        // GIVEN a view with no custom fields and columns with every kind of hint
+        let view = TenantView {
+            custom_fields: Vec::new(),
+            options: Vec::new(),
+            row_limit: 10,
+            default_locale: None,
+            default_timezone: None,
+        };
+        let req = crate::api::tabular::parse_request(
+            br#"{"format":"CSV","viewState":{"columns":[
+              {"id":"createdAt","type":"DATE"},
+              {"id":"firstName","type":"NUMBER"},
+              {"id":"isActive","type":"CURRENCY"},
+              {"id":"netWorth","type":"STRING"}]}}"#,
+        )
+        .unwrap();
+        let columns = req.view_state.as_ref().unwrap().columns.clone().unwrap();
+        // WHEN the plan is built
+        let plan = build_plan(EntityKind::Contacts, &req, &columns, &view, Vec::new()).unwrap();
+        // THEN a fitting hint shapes the column and the others are ignored
+        let kinds: Vec<ColumnKind> = plan.columns.iter().map(|c| c.render.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                ColumnKind::DateOnly,
+                ColumnKind::Typed,
+                ColumnKind::Typed,
+                ColumnKind::Text
+            ]
         );
     }
 }

@@ -61,7 +61,7 @@ pub async fn prepare(
             ])
         })?;
     let view = load_tenant(config, tenant, entity).await?;
-    let locale = view.locale(req.locale.as_deref())?;
+    let locale = view.request_locale(req.locale.as_deref())?;
     let timezone = view.timezone(req.timezone.as_deref())?;
     let conditions = view.conditions(
         entity,

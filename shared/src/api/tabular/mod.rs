@@ -7,5 +7,5 @@ mod request;
 pub use error::{ApiError, ErrorCode};
 pub use request::{
     parse_json_object, parse_request, ColumnRequest, ExportFormat, SortDirection, SortRequest, TabularExportRequest,
-    ViewState,
+    TypeHint, ViewState,
 };

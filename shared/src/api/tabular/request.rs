@@ -51,9 +51,11 @@ pub struct TabularExportRequest {
     pub ui_screen_name: Option<String>,
 }
 
-/// Columns and sort.
+/// Columns and sort. A UI grid sends its whole view state (widths,
+/// pinning, hidden flags, page size): what the export does not use is
+/// ignored here and in the columns and sort, and logged at debug level.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct ViewState {
     #[serde(default)]
     pub columns: Option<Vec<ColumnRequest>>,
@@ -63,22 +65,43 @@ pub struct ViewState {
 
 /// One requested column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct ColumnRequest {
     pub id: String,
     #[serde(default)]
     pub label: Option<String>,
     #[serde(default)]
     pub custom: Option<bool>,
+    /// A hint for formatting; one that is unknown or does not fit the
+    /// column is ignored, never an error.
     #[serde(default, rename = "type")]
-    pub field_type: Option<FieldType>,
+    pub field_type: Option<TypeHint>,
     #[serde(default)]
     pub form_uuid: Option<String>,
 }
 
+/// A column's `type` hint: one of the field types, or anything else a
+/// client's grid uses (kept only to be ignored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TypeHint {
+    Known(FieldType),
+    Other(serde_json::Value),
+}
+
+impl TypeHint {
+    /// The field type it names, if it names one.
+    pub fn known(&self) -> Option<FieldType> {
+        match self {
+            TypeHint::Known(t) => Some(*t),
+            TypeHint::Other(_) => None,
+        }
+    }
+}
+
 /// The sort of the export.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct SortRequest {
     pub field: String,
     #[serde(default)]
@@ -108,7 +131,10 @@ pub const MAX_TEXT: usize = 255;
 pub fn parse_request(body: &[u8]) -> Result<TabularExportRequest, ApiError> {
     // Syntax first, so a type error is never reported as malformed JSON.
     let json = parse_json_object(body)?;
-    let req: TabularExportRequest = serde_path_to_error::deserialize(json).map_err(|e| {
+    let mut ignored = Vec::new();
+    let mut note = |path: serde_ignored::Path<'_>| ignored.push(path.to_string());
+    let read = serde_ignored::Deserializer::new(json, &mut note);
+    let req: TabularExportRequest = serde_path_to_error::deserialize(read).map_err(|e| {
         let path = match e.path().to_string() {
             p if p == "." => "body".to_string(),
             p => p,
@@ -116,6 +142,9 @@ pub fn parse_request(body: &[u8]) -> Result<TabularExportRequest, ApiError> {
         ApiError::new(ErrorCode::ValidationFailed, "Validation failed")
             .with_details(vec![format!("{path}: {}", e.into_inner())])
     })?;
+    if !ignored.is_empty() {
+        tracing::debug!(?ignored, "view state properties the export does not use");
+    }
     validate_lengths(&req)?;
     Ok(req)
 }
@@ -200,8 +229,34 @@ mod tests {
         let r = parse_request(body.as_bytes()).unwrap();
         assert_eq!(r.format, ExportFormat::Csv);
         let vs = r.view_state.unwrap();
-        assert_eq!(vs.columns.unwrap()[0].field_type, Some(FieldType::String));
+        assert_eq!(
+            vs.columns.unwrap()[0].field_type,
+            Some(TypeHint::Known(FieldType::String))
+        );
         assert_eq!(vs.sort.unwrap().direction, SortDirection::Desc);
+    }
+
+    #[test]
+    fn a_ui_grids_whole_view_state_is_read_for_what_the_export_uses() {
+        // GIVEN a grid's view state with page size, widths, pinning, hidden
+        // flags and type hints the service does not know
+        let body = r#"{"format":"CSV","viewState":{"pageSize":50,"density":"compact",
+          "columns":[{"id":"firstName","label":"Name","width":180,"pinned":"left","hide":false,"type":"TEXT"},
+                     {"id":"createdAt","type":{"kind":"date"},"flex":1}],
+          "sort":{"field":"createdAt","direction":"ASC","sortIndex":0}}}"#;
+        // WHEN it is parsed
+        let r = parse_request(body.as_bytes()).unwrap();
+        // THEN the columns, their order and the sort are read, the rest ignored
+        let vs = r.view_state.unwrap();
+        let cols = vs.columns.unwrap();
+        assert_eq!(cols[0].id, "firstName");
+        assert_eq!(cols[0].label.as_deref(), Some("Name"));
+        assert_eq!(cols[0].field_type.as_ref().and_then(TypeHint::known), None);
+        assert_eq!(cols[1].id, "createdAt");
+        assert_eq!(vs.sort.unwrap().direction, SortDirection::Asc);
+        // AND a known property of the wrong type is still an error
+        let (_, d) = details(r#"{"format":"CSV","viewState":{"columns":[{"id":"a","label":5}]}}"#);
+        assert!(d[0].starts_with("viewState.columns[0].label: invalid type"), "{d:?}");
     }
 
     #[test]
@@ -221,18 +276,8 @@ mod tests {
             "{d:?}"
         );
 
-        let (_, d) =
-            details(r#"{"format":"CSV","viewState":{"columns":[{"id":"a","type":"TEXT"}]}}"#);
-        assert!(
-            d[0].starts_with("viewState.columns[0].type: unknown variant `TEXT`"),
-            "{d:?}"
-        );
-
-        let (_, d) = details(r#"{"format":"CSV","viewState":{"colums":[]}}"#);
-        assert!(
-            d[0].starts_with("viewState.colums: unknown field `colums`"),
-            "{d:?}"
-        );
+        let (_, d) = details(r#"{"format":"CSV","colums":[]}"#);
+        assert!(d[0].starts_with("colums: unknown field `colums`"), "{d:?}");
 
         let (_, d) = details(r#"{"viewState":{"columns":[]}}"#);
         assert!(d[0].starts_with("body: missing field `format`"), "{d:?}");
