@@ -245,10 +245,11 @@ pub trait ReferenceStore: Send + Sync {
     async fn put_reference(&self, data: &ReferenceData) -> Result<(), StoreError>;
 }
 
-/// Orders a reference list by a text key (case-insensitively, then
-/// byte-wise), the same way on every backend.
+/// Orders a reference list by its display name with the root Unicode
+/// collation ([`compare_names`](crate::render::locale::compare_names)), the
+/// same way on every backend.
 pub fn sort_by_text<T>(items: &mut [T], key: impl Fn(&T) -> &str) {
-    items.sort_by(|a, b| crate::model::value::cmp_text(key(a), key(b)));
+    items.sort_by(|a, b| crate::render::locale::compare_names(key(a), key(b)));
 }
 
 /// A stored export log (`POST /api/v2/contacts/exports`): who asked for

@@ -82,6 +82,7 @@
 //! patterns: the fast path), `icu` (the ICU slow path and its per-thread
 //! cache), `number` (number formatting) and `iso` (ISO 8601 helpers).
 
+mod collate;
 mod icu;
 mod iso;
 mod number;
@@ -97,6 +98,7 @@ use chrono_tz::Tz;
 use fixed_decimal::Decimal;
 use icu_locale_core::Locale as IcuLocale;
 
+pub use self::collate::compare_names;
 use self::icu::{icu_date, icu_datetime, with_icu};
 use self::iso::{push_iso_date, push_iso_naive, push_offset};
 use self::number::{derive_number_style, push_number, NumberStyle};
