@@ -281,6 +281,26 @@ async fn context_headers_are_required_and_must_match_the_token() {
 }
 
 #[tokio::test]
+async fn a_contact_user_is_refused_even_with_a_staff_role() {
+    // GIVEN a CONTACT user of tenant A whose token also holds TENANT_STAFF,
+    // and an x-user-type that agrees with the token
+    let fx = Fixture::new().await;
+    let mut contact = claims_a();
+    contact.user_type = "CONTACT".into();
+    let req = with_header(
+        as_user(event("sync-export-contacts-csv"), &contact, TENANT_A),
+        "x-user-type",
+        "CONTACT",
+    );
+    // WHEN it asks for an export
+    let resp = fx.call(req).await;
+    // THEN it is forbidden, as a user without an export role is
+    assert_eq!(resp.status(), 403);
+    let (_, c, _) = decode(resp);
+    assert_eq!(c, "BE0003");
+}
+
+#[tokio::test]
 async fn a_user_of_tenant_a_gets_nothing_of_tenant_b_whatever_headers_they_send() {
     cases::a_user_of_tenant_a_gets_nothing_of_tenant_b_whatever_headers_they_send(
         &Fixture::new().await,

@@ -30,7 +30,7 @@ pub fn mint(req: &TokenRequest, secret: &str) -> Result<String, TokenError> {
         tenant_uuids: vec![req.tenant.clone()],
         roles: req.roles.clone(),
         iss: req.issuer.clone(),
-        aud: req.audience.clone(),
+        aud: req.audience.clone().into(),
         exp: now + req.ttl_secs,
         iat: now,
     };

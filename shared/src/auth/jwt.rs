@@ -4,7 +4,41 @@ use super::principal::AuthError;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-/// The claims the exports APIs read.
+/// Clock skew tolerated on both `exp` and `nbf`, in seconds.
+pub const CLOCK_LEEWAY_SECS: u64 = 30;
+
+/// The `aud` claim: one audience, or several (RFC 7519 section 4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// Whether `audience` is, or is one of, the token's audiences.
+    pub fn contains(&self, audience: &str) -> bool {
+        match self {
+            Audience::One(one) => one == audience,
+            Audience::Many(many) => many.iter().any(|a| a == audience),
+        }
+    }
+}
+
+impl From<&str> for Audience {
+    fn from(audience: &str) -> Self {
+        Audience::One(audience.to_string())
+    }
+}
+
+impl From<String> for Audience {
+    fn from(audience: String) -> Self {
+        Audience::One(audience)
+    }
+}
+
+/// The claims the exports APIs read. `nbf`, when present, is checked by
+/// [`JwtVerifier::verify`] but not kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Claims {
@@ -15,7 +49,7 @@ pub struct Claims {
     pub tenant_uuids: Vec<String>,
     pub roles: Vec<String>,
     pub iss: String,
-    pub aud: String,
+    pub aud: Audience,
     pub exp: i64,
     #[serde(default)]
     pub iat: i64,
@@ -24,7 +58,9 @@ pub struct Claims {
 /// One key a token may be signed with.
 #[derive(Clone)]
 pub struct VerifyingKey {
-    /// The JWKS `kid`, matched against the token header's.
+    /// The key's `kid`. A key with a kid verifies tokens that name it (or
+    /// name none, when it is the only key); a key without one verifies
+    /// tokens whatever kid they name.
     pub kid: Option<String>,
     pub key: DecodingKey,
     /// The one algorithm this key accepts; a token signed otherwise is rejected.
@@ -65,7 +101,8 @@ pub enum JwksError {
 
 impl JwtConfig {
     /// HS256 with a shared secret (local mode, or a deployment without an
-    /// identity provider).
+    /// identity provider). The key has no kid, so a token's `kid` is not
+    /// matched.
     pub fn hs256(secret: &[u8], issuer: impl Into<String>, audience: impl Into<String>) -> Self {
         JwtConfig {
             issuer: issuer.into(),
@@ -143,6 +180,10 @@ impl std::fmt::Debug for JwtVerifier {
 }
 
 impl JwtVerifier {
+    /// One [`Validation`] per key: its algorithm only; `exp`, `iss`, `aud`
+    /// and `sub` required; `nbf` checked when present; `aud` may be a string
+    /// or an array holding the configured audience; [`CLOCK_LEEWAY_SECS`] of
+    /// clock skew on `exp` and `nbf`.
     pub fn new(config: JwtConfig) -> Self {
         let keys = config
             .keys
@@ -152,7 +193,8 @@ impl JwtVerifier {
                 validation.set_issuer(&[config.issuer.as_str()]);
                 validation.set_audience(&[config.audience.as_str()]);
                 validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-                validation.leeway = 30;
+                validation.validate_nbf = true;
+                validation.leeway = CLOCK_LEEWAY_SECS;
                 (k, validation)
             })
             .collect();
@@ -162,9 +204,31 @@ impl JwtVerifier {
         }
     }
 
+    /// The key for a token naming `kid`: the key with that kid, else the one
+    /// key configured without a kid. A token naming no kid gets the only key,
+    /// else the one key without a kid.
+    fn key_for(&self, kid: Option<&str>) -> Option<&(VerifyingKey, Validation)> {
+        let unnamed = || {
+            let mut unnamed = self.keys.iter().filter(|(k, _)| k.kid.is_none());
+            match (unnamed.next(), unnamed.next()) {
+                (Some(one), None) => Some(one),
+                _ => None,
+            }
+        };
+        match (kid, self.keys.as_slice()) {
+            (Some(kid), keys) => keys
+                .iter()
+                .find(|(k, _)| k.kid.as_deref() == Some(kid))
+                .or_else(unnamed),
+            (None, [only]) => Some(only),
+            (None, _) => unnamed(),
+        }
+    }
+
     /// Verifies a token and returns its claims. The key is chosen by the
-    /// header's `kid` (or is the only key), and the header's `alg` must be
-    /// that key's algorithm.
+    /// header's `kid` (see [`VerifyingKey::kid`]), the header's `alg` must be
+    /// that key's algorithm, and a header with `crit` is refused: this
+    /// service understands no critical extension (RFC 7515 section 4.1.11).
     ///
     /// # Errors
     /// [`AuthError::InvalidToken`] or [`AuthError::ExpiredToken`]; the reason
@@ -174,12 +238,15 @@ impl JwtVerifier {
             tracing::info!(reason = %e, "bearer token rejected: bad header");
             AuthError::InvalidToken
         })?;
-        let candidate = match (header.kid.as_deref(), self.keys.as_slice()) {
-            (Some(kid), keys) => keys.iter().find(|(k, _)| k.kid.as_deref() == Some(kid)),
-            (None, [only]) => Some(only),
-            (None, _) => None,
-        };
-        let Some((key, validation)) = candidate else {
+        if let Some(crit) = &header.crit {
+            // Even an empty list is refused: the RFC forbids it.
+            tracing::info!(
+                ?crit,
+                "bearer token rejected: critical extension not understood"
+            );
+            return Err(AuthError::InvalidToken);
+        }
+        let Some((key, validation)) = self.key_for(header.kid.as_deref()) else {
             tracing::info!(kid = ?header.kid, "bearer token rejected: unknown key");
             return Err(AuthError::InvalidToken);
         };
@@ -284,6 +351,109 @@ mod tests {
         );
         assert_eq!(verifier().verify(&none), Err(AuthError::InvalidToken));
         assert_eq!(verifier().verify("garbage"), Err(AuthError::InvalidToken));
+    }
+
+    /// Signs any JSON claims with HS256 and the given header, so a test can
+    /// send claims [`Claims`] does not model (`nbf`, an `aud` array).
+    fn mint_json(header: &Header, claims: &serde_json::Value) -> String {
+        encode(header, claims, &EncodingKey::from_secret(b"secret")).unwrap()
+    }
+
+    fn claims_json() -> serde_json::Value {
+        serde_json::to_value(claims(future())).unwrap()
+    }
+
+    #[test]
+    fn a_token_is_refused_before_its_nbf_beyond_the_leeway() {
+        // GIVEN tokens whose nbf is an hour ahead, within the leeway, past, or not a number
+        let now = chrono::Utc::now().timestamp();
+        let with_nbf = |nbf: serde_json::Value| {
+            let mut c = claims_json();
+            c["nbf"] = nbf;
+            mint_json(&Header::new(Algorithm::HS256), &c)
+        };
+        // WHEN each is verified
+        // THEN the one valid only in an hour is refused
+        assert_eq!(
+            verifier().verify(&with_nbf((now + 3600).into())),
+            Err(AuthError::InvalidToken)
+        );
+        // AND a clock a few seconds behind the issuer's is tolerated
+        assert!(verifier().verify(&with_nbf((now + 10).into())).is_ok());
+        assert!(verifier().verify(&with_nbf((now - 60).into())).is_ok());
+        // AND an nbf that is not a NumericDate is refused
+        assert_eq!(
+            verifier().verify(&with_nbf("soon".into())),
+            Err(AuthError::InvalidToken)
+        );
+    }
+
+    #[test]
+    fn a_crit_header_is_refused_as_no_extension_is_understood() {
+        // GIVEN a valid token whose header marks an extension as critical
+        let mut header = Header::new(Algorithm::HS256);
+        header.crit = Some(vec!["https://example.com/ext".into()]);
+        header.extras.insert("https://example.com/ext", true);
+        let critical = mint_json(&header, &claims_json());
+        // WHEN verified THEN it is refused (RFC 7515 section 4.1.11)
+        assert_eq!(verifier().verify(&critical), Err(AuthError::InvalidToken));
+        // AND so is an empty crit list, which the RFC forbids
+        header.crit = Some(vec![]);
+        let empty = mint_json(&header, &claims_json());
+        assert_eq!(verifier().verify(&empty), Err(AuthError::InvalidToken));
+    }
+
+    #[test]
+    fn an_audience_array_holding_ours_is_accepted() {
+        // GIVEN tokens whose aud is an array
+        let with_aud = |aud: serde_json::Value| {
+            let mut c = claims_json();
+            c["aud"] = aud;
+            mint_json(&Header::new(Algorithm::HS256), &c)
+        };
+        // WHEN the array holds our audience THEN the token verifies
+        let ok = verifier().verify(&with_aud(serde_json::json!(["other-api", "aud"])));
+        let aud = ok.map(|c| c.aud);
+        assert_eq!(
+            aud,
+            Ok(Audience::Many(vec!["other-api".into(), "aud".into()]))
+        );
+        assert!(aud.is_ok_and(|a| a.contains("aud") && !a.contains("nope")));
+        // AND an array without it, or an empty one, is refused
+        for aud in [serde_json::json!(["other-api"]), serde_json::json!([])] {
+            assert_eq!(
+                verifier().verify(&with_aud(aud.clone())),
+                Err(AuthError::InvalidToken),
+                "{aud}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_hs256_key_without_a_kid_accepts_any_kid_and_one_with_a_kid_must_match() {
+        let with_kid = |kid: Option<&str>| {
+            let mut header = Header::new(Algorithm::HS256);
+            header.kid = kid.map(Into::into);
+            mint_json(&header, &claims_json())
+        };
+        // GIVEN the HS256 key configured without a kid
+        // WHEN a token names a kid THEN it verifies
+        assert_eq!(
+            verifier().verify(&with_kid(Some("2024-01"))).map(|c| c.sub),
+            Ok("u1".to_string())
+        );
+        // GIVEN an HS256 key configured with the kid "k1"
+        let mut config = JwtConfig::hs256(b"secret", "iss", "aud");
+        config.keys[0].kid = Some("k1".into());
+        let v = JwtVerifier::new(config);
+        // THEN a token naming k1, or naming none, verifies
+        assert!(v.verify(&with_kid(Some("k1"))).is_ok());
+        assert!(v.verify(&with_kid(None)).is_ok());
+        // AND a token naming another kid is refused
+        assert_eq!(
+            v.verify(&with_kid(Some("k2"))),
+            Err(AuthError::InvalidToken)
+        );
     }
 
     /// A P-256 test key (generated for these tests only) and its JWK.

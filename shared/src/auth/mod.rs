@@ -1,9 +1,10 @@
 //! Authentication and tenancy for the JWT-protected APIs.
 //!
 //! [`JwtVerifier`] checks the bearer token (algorithm pinned, `exp`, `iss` and
-//! `aud` required) and [`authenticate`] checks the tenant context headers
-//! against its claims. The result is a [`Principal`], whose tenant only ever
-//! comes from the verified claims.
+//! `aud` required, `nbf` checked, `crit` refused) and [`authenticate`] checks
+//! the tenant context headers against its claims and the user type and roles.
+//! The result is a [`Principal`], whose tenant only ever comes from the
+//! verified claims.
 
 pub mod api_key;
 mod jwt;
@@ -11,5 +12,8 @@ mod principal;
 
 /// The error of [`mint_hs256`].
 pub use jsonwebtoken::errors::Error as TokenError;
-pub use jwt::{mint_hs256, Claims, JwksError, JwtConfig, JwtVerifier, VerifyingKey};
+pub use jwt::{
+    mint_hs256, Audience, Claims, JwksError, JwtConfig, JwtVerifier, VerifyingKey,
+    CLOCK_LEEWAY_SECS,
+};
 pub use principal::{authenticate, AuthError, Principal, Role, UserType};

@@ -89,6 +89,8 @@ pub enum AuthError {
     TenantNotGranted,
     #[error("the user has none of the roles allowed here")]
     RoleNotAllowed,
+    #[error("contact users are not allowed here")]
+    UserTypeNotAllowed,
 }
 
 impl AuthError {
@@ -99,7 +101,8 @@ impl AuthError {
             AuthError::MissingHeader(_) | AuthError::InvalidHeader(..) => 400,
             AuthError::HeaderMismatch(_)
             | AuthError::TenantNotGranted
-            | AuthError::RoleNotAllowed => 403,
+            | AuthError::RoleNotAllowed
+            | AuthError::UserTypeNotAllowed => 403,
         }
     }
 }
@@ -138,8 +141,9 @@ fn bearer(headers: &HeaderMap) -> Result<&str, AuthError> {
 }
 
 /// Authenticates a request: the token first (401), then the context headers
-/// (400 when missing or malformed), then their agreement with the claims and
-/// the roles (403).
+/// (400 when missing or malformed), then their agreement with the claims, the
+/// user type and the roles (403). A `CONTACT` user is refused whatever roles
+/// its token holds; the other user types need one of the export roles.
 ///
 /// # Errors
 /// The first [`AuthError`] found, in that order.
@@ -181,6 +185,11 @@ pub fn authenticate(verifier: &JwtVerifier, headers: &HeaderMap) -> Result<Princ
     }
     if UserType::parse(&claims.user_type) != Some(user_type) {
         return Err(AuthError::HeaderMismatch(USER_TYPE));
+    }
+    // The user type rules over the roles: a contact is the tenant's customer,
+    // never its staff, so no role in its token opens the tenant's data.
+    if user_type == UserType::Contact {
+        return Err(AuthError::UserTypeNotAllowed);
     }
     let roles: Vec<Role> = claims.roles.iter().filter_map(|r| Role::parse(r)).collect();
     if roles.is_empty() {
@@ -228,8 +237,83 @@ mod tests {
         h.insert(TENANT, "tenant-a".parse().unwrap());
         h.insert(EMAIL, "ana@example.com".parse().unwrap());
         h.insert(USER_ID, "user-1".parse().unwrap());
-        h.insert(USER_TYPE, "TENANT_STAFF".parse().unwrap());
+        h.insert(USER_TYPE, c.user_type.parse().unwrap());
         h
+    }
+
+    /// The export roles of seed 000, as the token spells them.
+    const ROLES: [(&str, Role); 5] = [
+        ("SYSTEM_ADMIN", Role::SystemAdmin),
+        ("TENANT_ADMIN", Role::TenantAdmin),
+        ("PARTNER_ADMIN", Role::PartnerAdmin),
+        ("TENANT_STAFF", Role::TenantStaff),
+        ("PARTNER_STAFF", Role::PartnerStaff),
+    ];
+
+    /// Role sets that hold no export role.
+    fn no_export_role() -> [Vec<String>; 3] {
+        [vec![], vec!["CONTACT".into()], vec!["tenant_staff".into()]]
+    }
+
+    fn with(user_type: &str, roles: Vec<String>) -> Claims {
+        Claims {
+            user_type: user_type.into(),
+            roles,
+            ..claims()
+        }
+    }
+
+    #[test]
+    fn staff_user_types_are_allowed_with_each_export_role() {
+        for (type_name, user_type) in [
+            ("TENANT_STAFF", UserType::TenantStaff),
+            ("PARTNER_STAFF", UserType::PartnerStaff),
+        ] {
+            for (role_name, role) in ROLES {
+                // GIVEN a staff user holding one export role, headers agreeing
+                let c = with(type_name, vec![role_name.into()]);
+                // WHEN authenticated
+                let p = authenticate(&verifier(), &headers(&c));
+                // THEN the principal has that user type and role
+                assert_eq!(
+                    p.map(|p| (p.user_type, p.roles)),
+                    Ok((user_type, vec![role])),
+                    "{type_name} x {role_name}"
+                );
+            }
+            // AND without an export role the user is refused with 403
+            for roles in no_export_role() {
+                let c = with(type_name, roles.clone());
+                assert_eq!(
+                    authenticate(&verifier(), &headers(&c)),
+                    Err(AuthError::RoleNotAllowed),
+                    "{type_name} x {roles:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_contact_user_is_refused_whatever_roles_it_holds() {
+        let every_role: Vec<String> = ROLES.iter().map(|(name, _)| name.to_string()).collect();
+        let role_sets = ROLES
+            .iter()
+            .map(|(name, _)| vec![name.to_string()])
+            .chain([every_role])
+            .chain(no_export_role());
+        for roles in role_sets {
+            // GIVEN a CONTACT user (token and x-user-type agree) holding these roles
+            let c = with("CONTACT", roles.clone());
+            // WHEN authenticated
+            let result = authenticate(&verifier(), &headers(&c));
+            // THEN it is refused with 403, for its user type
+            assert_eq!(
+                result,
+                Err(AuthError::UserTypeNotAllowed),
+                "CONTACT x {roles:?}"
+            );
+            assert_eq!(AuthError::UserTypeNotAllowed.status(), 403);
+        }
     }
 
     #[test]

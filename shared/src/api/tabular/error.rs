@@ -208,7 +208,7 @@ impl From<crate::auth::AuthError> for ApiError {
             A::InvalidHeader(..) => ErrorCode::InvalidHeader,
             A::HeaderMismatch(_) => ErrorCode::HeaderMismatch,
             A::TenantNotGranted => ErrorCode::TenantForbidden,
-            A::RoleNotAllowed => ErrorCode::Forbidden,
+            A::RoleNotAllowed | A::UserTypeNotAllowed => ErrorCode::Forbidden,
         };
         ApiError::new(code, capitalise(&e.to_string()))
     }
