@@ -10,9 +10,9 @@ use exports_shared::model::bulk::{
 };
 use exports_shared::model::TenantId;
 use exports_shared::store::aws::DynamoBulkJobs;
+use exports_shared::auth::rate_limit::{take_token, RateDecision, RateLimit};
 use exports_shared::store::bulk::{
-    claim, fail, finish, report_progress, take_token, Claim, IdempotencyRecord, RateDecision,
-    RateLimit,
+    claim, fail, finish, report_progress, Claim, IdempotencyRecord,
 };
 use exports_shared::store::embedded::EmbeddedStore;
 use exports_shared::store::{ActivityStore, ApiKeyStore, BulkJobStore, StoreError};
@@ -61,12 +61,13 @@ macro_rules! bulk_contract_suite {
             idempotency_records_are_put_if_absent,
             api_keys_are_found_by_hash_and_revoked,
             rate_buckets_update_conditionally,
+            a_contended_bucket_never_fails_a_request,
             activities_are_read_per_day_in_time_order,
         );
     };
     (@cases $backend:path; $($case:ident),* $(,)?) => {
         $(
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $case() {
                 let Some(s) = $backend().await else { return; };
                 $crate::bulk_contract::$case(&s).await;
@@ -294,6 +295,43 @@ pub async fn api_keys_are_found_by_hash_and_revoked(s: &BulkStores) {
     assert!(!s.keys.account_blocked(&other).await.unwrap());
     s.keys.set_account_blocked(&t, false).await.unwrap();
     assert!(!s.keys.account_blocked(&t).await.unwrap());
+}
+
+/// 32 tasks × 20 takes on one bucket at once, with a limit that is never
+/// due: every take is allowed or limited, none is an error.
+pub async fn a_contended_bucket_never_fails_a_request(s: &BulkStores) {
+    // GIVEN one key's bucket and a limit far above the traffic
+    let t = tenant();
+    let limit = RateLimit {
+        per_second: 1_000_000.0,
+        burst: 1_000_000.0,
+    };
+    // WHEN 32 concurrent tasks take 20 tokens each
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let keys = s.keys.clone();
+        let t = t.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            for _ in 0..20 {
+                out.push(take_token(keys.as_ref(), &t, "busy", limit, chrono::Utc::now()).await);
+            }
+            out
+        }));
+    }
+    let mut allowed = 0;
+    for task in tasks {
+        for result in task.await.expect("the task") {
+            // THEN no take fails
+            match result {
+                Ok(RateDecision::Allowed) => allowed += 1,
+                Ok(RateDecision::Limited { retry_after_secs }) => assert_eq!(retry_after_secs, 1),
+                Err(e) => panic!("a contended bucket failed a request: {e}"),
+            }
+        }
+    }
+    // AND nearly all of them went ahead (a few may have lost every race)
+    assert!(allowed >= 600, "{allowed} of 640 allowed");
 }
 
 pub async fn rate_buckets_update_conditionally(s: &BulkStores) {

@@ -121,3 +121,104 @@ fn the_bulk_worker_runs_with_two_malloc_arenas() {
     // (bench/src/workloads.rs, W4_MALLOC_ARENA_MAX)
     assert!(worker.contains("MALLOC_ARENA_MAX: \"2\""), "{worker}");
 }
+
+/// The `EXPORTS_*` string literals of a Rust file, or of those under a dir (test
+/// modules included: a name only a test uses is harmless to set).
+fn variables_named_in(path: &std::path::Path, out: &mut BTreeSet<String>) {
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).expect("source dir") {
+            variables_named_in(&entry.expect("entry").path(), out);
+        }
+    } else if path.extension().is_some_and(|e| e == "rs") {
+        {
+            let text = std::fs::read_to_string(&path).expect("source");
+            for piece in text.split("\"EXPORTS_").skip(1) {
+                let name: String = piece
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                if piece[name.len()..].starts_with('"') {
+                    out.insert(format!("EXPORTS_{name}"));
+                }
+            }
+        }
+    }
+}
+
+/// The function crates a function crate depends on by path (itself first).
+fn function_crates(name: &str) -> Vec<String> {
+    let manifest = std::fs::read_to_string(root().join("functions").join(name).join("Cargo.toml"))
+        .expect("Cargo.toml");
+    let mut out = vec![name.to_string()];
+    for line in manifest.lines() {
+        if let Some(rest) = line.split("path = \"../").nth(1) {
+            out.push(rest.split('"').next().unwrap_or_default().to_string());
+        }
+    }
+    out
+}
+
+/// The variable names of one `Variables:` block starting after line `at`.
+fn variables_block(lines: &[&str], at: usize) -> BTreeSet<String> {
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let base = indent(lines[at]);
+    lines[at + 1..]
+        .iter()
+        .take_while(|l| l.trim().is_empty() || indent(l) > base)
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.trim().split_once(':').map(|(k, _)| k.to_string()))
+        .collect()
+}
+
+/// The variables the template gives the function built from `binary`:
+/// the Globals' and its own.
+fn template_variables(binary: &str) -> BTreeSet<String> {
+    let t = template();
+    let lines: Vec<&str> = t.lines().collect();
+    let blocks: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].trim() == "Variables:")
+        .collect();
+    let globals = blocks[0];
+    let resource = lines
+        .iter()
+        .position(|l| l.trim() == format!("Binary: {binary}"))
+        .expect("the function's resource");
+    let own = blocks.iter().find(|&&b| b > resource).copied();
+    let next_resource = lines[resource..]
+        .iter()
+        .skip(1)
+        .position(|l| l.starts_with("  ") && !l.starts_with("   ") && l.trim_end().ends_with(':'))
+        .map_or(lines.len(), |p| resource + 1 + p);
+    let mut out = variables_block(&lines, globals);
+    if let Some(own) = own.filter(|&b| b < next_resource) {
+        out.extend(variables_block(&lines, own));
+    }
+    out
+}
+
+/// Variables that only local mode reads (`EXPORTS_BACKEND=embedded`), or
+/// that stand in for one the template sets (`EXPORTS_JWKS_JSON` is the JWKS
+/// inline, for tests; deployments give `EXPORTS_JWKS_URL`).
+const NOT_FOR_LAMBDA: [&str; 3] = ["EXPORTS_DATA_DIR", "EXPORTS_PUBLIC_URL", "EXPORTS_JWKS_JSON"];
+
+#[test]
+fn every_variable_a_function_reads_is_set_by_the_template() {
+    // GIVEN the variables the shared configuration reads (every function)
+    let mut shared = BTreeSet::new();
+    variables_named_in(&root().join("shared/src/config.rs"), &mut shared);
+    for binary in template_binaries() {
+        // AND those the function's crate, and the function crates it uses, read
+        let mut reads = shared.clone();
+        for krate in function_crates(&binary) {
+            variables_named_in(&root().join("functions").join(krate).join("src"), &mut reads);
+        }
+        // WHEN compared with what the template sets for it
+        let set = template_variables(&binary);
+        let missing: Vec<&String> = reads
+            .iter()
+            .filter(|v| !set.contains(*v) && !NOT_FOR_LAMBDA.contains(&v.as_str()))
+            .collect();
+        // THEN nothing is left to its default by omission
+        assert!(missing.is_empty(), "{binary} reads {missing:?}, which template.yaml does not set");
+    }
+}

@@ -7,11 +7,12 @@
 
 use chrono::{DateTime, Utc};
 use exports_shared::api::bulk::{export_resource, parse_creation, FieldError, FileLink, HttpError};
-use exports_shared::api::http_util::{is_json, normalised_path, MAX_BODY_BYTES};
-use exports_shared::auth::api_key::{authenticate_key, ApiKeyError};
+use exports_shared::api::http_util::{is_json, normalised_path, source_ip, MAX_BODY_BYTES};
+use exports_shared::auth::api_key::{authenticate_key, ApiKeyError, KeyRequest};
 use exports_shared::model::bulk::{ApiKey, BulkJob, ExportSpec, JobStatus, Permission};
 use exports_shared::model::OptionKind;
-use exports_shared::store::bulk::{ApiKeyStore, BulkJobStore, IdempotencyRecord, RateLimit};
+use exports_shared::auth::rate_limit::RateLimit;
+use exports_shared::store::bulk::{ApiKeyStore, BulkJobStore, IdempotencyRecord};
 use exports_shared::store::{
     FileKey, FileStore, JobMessage, JobQueue, StoreError, TenantConfigStore,
 };
@@ -166,14 +167,12 @@ async fn handle_inner(deps: &Deps, req: &Request) -> Result<Response<Body>, Hand
         (_, &http::Method::GET) => Permission::ReadExports,
         _ => return Err(HttpError::new(405, "Method not allowed").into()),
     };
-    let key = authenticate_key(
-        deps.keys.as_ref(),
-        req.headers(),
+    let asking = KeyRequest {
+        headers: req.headers(),
+        source: source_ip(req),
         permission,
-        deps.rate,
-        now,
-    )
-    .await?;
+    };
+    let key = authenticate_key(deps.keys.as_ref(), asking, deps.rate, now).await?;
     match route {
         Route::Collection if permission == Permission::CreateExports => {
             create(deps, req, &key, now).await

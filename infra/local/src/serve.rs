@@ -5,11 +5,15 @@
 //! Lambda behaviour.
 
 use axum::body::Body as AxumBody;
-use axum::extract::{Request as AxumRequest, State};
+use axum::extract::{ConnectInfo, Request as AxumRequest, State};
 use axum::response::Response as AxumResponse;
 use exports_shared::api::tabular::{ApiError, ErrorCode};
 use exports_shared::store::embedded::{DownloadError, EmbeddedFiles};
-use lambda_http::{Body, Request, Response};
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
+};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
 use std::net::SocketAddr;
 
 /// The handlers the local server mounts, and the local file store whose
@@ -93,7 +97,11 @@ async fn download(files: &EmbeddedFiles, path_and_query: &str) -> Response<Body>
         .unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
-async fn dispatch(State(app): State<App>, req: AxumRequest) -> AxumResponse {
+async fn dispatch(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: AxumRequest,
+) -> AxumResponse {
     let (parts, body) = req.into_parts();
     // The functions answer their own 413, after authentication, in their
     // own error shape; only a body past API Gateway's limit stops here, with
@@ -107,7 +115,21 @@ async fn dispatch(State(app): State<App>, req: AxumRequest) -> AxumResponse {
     } else {
         Body::Binary(bytes.to_vec())
     };
-    to_axum(route(&app, http::Request::from_parts(parts, body)).await)
+    let method = parts.method.clone();
+    let request = http::Request::from_parts(parts, body)
+        .with_request_context(gateway_context(method, peer));
+    to_axum(route(&app, request).await)
+}
+
+/// The request context API Gateway (HTTP API, payload 2.0) gives a
+/// function: here, the method and the peer's address as `sourceIp`.
+fn gateway_context(method: http::Method, peer: SocketAddr) -> RequestContext {
+    let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
+    http.method = method;
+    http.source_ip = Some(peer.ip().to_string());
+    let mut ctx = ApiGatewayV2httpRequestContext::default();
+    ctx.http = http;
+    RequestContext::ApiGatewayV2(ctx)
 }
 
 /// API Gateway HTTP API's payload limit (10 MB): a larger request never
@@ -143,7 +165,10 @@ fn to_axum(resp: Response<Body>) -> AxumResponse {
 pub async fn serve(app: App, addr: SocketAddr) -> std::io::Result<()> {
     let router = axum::Router::new().fallback(dispatch).with_state(app);
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    axum::serve(listener, router)
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -164,3 +164,35 @@ fn an_oversized_body_is_refused_after_authentication_in_each_apis_shape() {
     assert_eq!(status, 413);
     assert_eq!(answer["message"], "Request Entity Too Large");
 }
+
+#[test]
+fn unknown_api_keys_from_one_address_are_throttled() {
+    // GIVEN a fresh local server and a client guessing keys
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, client) = Client::start(dir.path());
+    let mut statuses = Vec::new();
+    // WHEN it sends 40 random keys
+    for i in 0..40 {
+        let auth = format!("apiKey exk_guess_{i:04}");
+        let (status, body) = request(
+            client.port,
+            "GET",
+            "/exports",
+            &[("Authorization", auth.as_str())],
+            None,
+        );
+        statuses.push(status);
+        if status == 429 {
+            let body: Value = serde_json::from_slice(&body).expect("JSON");
+            assert_eq!(body["status"], 429, "{body}");
+        }
+    }
+    // THEN the first ones are 401 and the rest 429
+    assert!(statuses[..10].iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses[10..].iter().all(|s| *s == 429), "{statuses:?}");
+    // AND a valid key from the same address waits too, so guessing stops
+    // (other addresses are not affected: see `auth::api_key`'s unit tests)
+    let key = format!("apiKey {}", client.key);
+    let (status, _) = request(client.port, "GET", "/exports", &[("Authorization", &key)], None);
+    assert_eq!(status, 429);
+}

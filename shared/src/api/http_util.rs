@@ -23,6 +23,18 @@ pub fn is_json(headers: &HeaderMap) -> bool {
         .unwrap_or(false)
 }
 
+/// The client's address as API Gateway (HTTP API, payload 2.0) reports it
+/// in the request context (`requestContext.http.sourceIp`); `exports-local
+/// serve` puts the peer address there too.
+pub fn source_ip(req: &lambda_http::Request) -> Option<std::net::IpAddr> {
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx.http.source_ip.as_deref()?.parse().ok(),
+        _ => None,
+    }
+}
+
 /// The request path without a trailing slash (but `/` stays `/`).
 pub fn normalised_path(path: &str) -> &str {
     match path.strip_suffix('/') {

@@ -9,6 +9,7 @@
 pub mod api_key;
 mod jwt;
 mod principal;
+pub mod rate_limit;
 
 /// The error of [`mint_hs256`].
 pub use jsonwebtoken::errors::Error as TokenError;
