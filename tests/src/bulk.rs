@@ -5,11 +5,11 @@
 
 use crate::backends;
 use exports_local::demo::configure_tenant;
+use exports_shared::auth::rate_limit::RateLimit;
 use exports_shared::model::bulk::{ApiKey, Permission};
 use exports_shared::model::{EntityKind, Record, TenantId};
 use exports_shared::service::bulk::WorkerDeps;
 use exports_shared::store::aws::{DynamoBulkJobs, S3Files, SqsQueue};
-use exports_shared::auth::rate_limit::RateLimit;
 use exports_shared::store::embedded::{EmbeddedFiles, EmbeddedStore};
 use exports_shared::store::{
     ActivityStore, ApiKeyStore, BulkJobStore, EntityWriter, FileStore, JobMessage, JobQueue,

@@ -4,16 +4,14 @@
 
 use crate::backends;
 use crate::bulk::rec;
+use exports_shared::auth::rate_limit::{take_token, RateDecision, RateLimit};
 use exports_shared::model::bulk::{
     ApiKey, BulkJob, DateFormat, ExportFilters, ExportSpec, ExportType, ExportVersion, JobOutput,
     JobStatus, Permission,
 };
 use exports_shared::model::TenantId;
 use exports_shared::store::aws::DynamoBulkJobs;
-use exports_shared::auth::rate_limit::{take_token, RateDecision, RateLimit};
-use exports_shared::store::bulk::{
-    claim, fail, finish, report_progress, Claim, IdempotencyRecord,
-};
+use exports_shared::store::bulk::{claim, fail, finish, report_progress, Claim, IdempotencyRecord};
 use exports_shared::store::embedded::EmbeddedStore;
 use exports_shared::store::{ActivityStore, ApiKeyStore, BulkJobStore, StoreError};
 use serde_json::json;

@@ -175,7 +175,10 @@ pub async fn an_omitted_locale_formats_iso_8601_whatever_the_tenant_default(fx: 
         // WHEN a request omits the locale (or says en)
         match locale {
             None => body.as_object_mut().unwrap().remove("locale"),
-            Some(l) => body.as_object_mut().unwrap().insert("locale".into(), json!(l)),
+            Some(l) => body
+                .as_object_mut()
+                .unwrap()
+                .insert("locale".into(), json!(l)),
         };
         let rows = csv_rows(
             &fx.call(with_json(event("sync-export-contacts-csv"), &body))

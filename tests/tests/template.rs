@@ -145,14 +145,23 @@ fn variables_named_in(path: &std::path::Path, out: &mut BTreeSet<String>) {
     }
 }
 
-/// The function crates a function crate depends on by path (itself first).
+/// The function crates a function crate depends on (itself first).
 fn function_crates(name: &str) -> Vec<String> {
     let manifest = std::fs::read_to_string(root().join("functions").join(name).join("Cargo.toml"))
         .expect("Cargo.toml");
     let mut out = vec![name.to_string()];
-    for line in manifest.lines() {
-        if let Some(rest) = line.split("path = \"../").nth(1) {
-            out.push(rest.split('"').next().unwrap_or_default().to_string());
+    for entry in std::fs::read_dir(root().join("functions")).expect("functions/") {
+        let other = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .to_string();
+        let depends = manifest
+            .lines()
+            .map(str::trim)
+            .any(|l| l.starts_with(&format!("{other}.")) || l.starts_with(&format!("{other} =")));
+        if other != name && depends {
+            out.push(other);
         }
     }
     out
@@ -199,7 +208,11 @@ fn template_variables(binary: &str) -> BTreeSet<String> {
 /// Variables that only local mode reads (`EXPORTS_BACKEND=embedded`), or
 /// that stand in for one the template sets (`EXPORTS_JWKS_JSON` is the JWKS
 /// inline, for tests; deployments give `EXPORTS_JWKS_URL`).
-const NOT_FOR_LAMBDA: [&str; 3] = ["EXPORTS_DATA_DIR", "EXPORTS_PUBLIC_URL", "EXPORTS_JWKS_JSON"];
+const NOT_FOR_LAMBDA: [&str; 3] = [
+    "EXPORTS_DATA_DIR",
+    "EXPORTS_PUBLIC_URL",
+    "EXPORTS_JWKS_JSON",
+];
 
 #[test]
 fn every_variable_a_function_reads_is_set_by_the_template() {
@@ -210,7 +223,10 @@ fn every_variable_a_function_reads_is_set_by_the_template() {
         // AND those the function's crate, and the function crates it uses, read
         let mut reads = shared.clone();
         for krate in function_crates(&binary) {
-            variables_named_in(&root().join("functions").join(krate).join("src"), &mut reads);
+            variables_named_in(
+                &root().join("functions").join(krate).join("src"),
+                &mut reads,
+            );
         }
         // WHEN compared with what the template sets for it
         let set = template_variables(&binary);
@@ -219,6 +235,9 @@ fn every_variable_a_function_reads_is_set_by_the_template() {
             .filter(|v| !set.contains(*v) && !NOT_FOR_LAMBDA.contains(&v.as_str()))
             .collect();
         // THEN nothing is left to its default by omission
-        assert!(missing.is_empty(), "{binary} reads {missing:?}, which template.yaml does not set");
+        assert!(
+            missing.is_empty(),
+            "{binary} reads {missing:?}, which template.yaml does not set"
+        );
     }
 }

@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use exports_shared::api::bulk::{export_resource, parse_creation, FieldError, FileLink, HttpError};
 use exports_shared::api::http_util::{is_json, normalised_path, source_ip, MAX_BODY_BYTES};
 use exports_shared::auth::api_key::{authenticate_key, ApiKeyError, KeyRequest};
+use exports_shared::auth::rate_limit::RateLimit;
 use exports_shared::model::bulk::{ApiKey, BulkJob, ExportSpec, JobStatus, Permission};
 use exports_shared::model::OptionKind;
-use exports_shared::auth::rate_limit::RateLimit;
 use exports_shared::store::bulk::{ApiKeyStore, BulkJobStore, IdempotencyRecord};
 use exports_shared::store::{
     FileKey, FileStore, JobMessage, JobQueue, StoreError, TenantConfigStore,

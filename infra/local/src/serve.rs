@@ -116,8 +116,8 @@ async fn dispatch(
         Body::Binary(bytes.to_vec())
     };
     let method = parts.method.clone();
-    let request = http::Request::from_parts(parts, body)
-        .with_request_context(gateway_context(method, peer));
+    let request =
+        http::Request::from_parts(parts, body).with_request_context(gateway_context(method, peer));
     to_axum(route(&app, request).await)
 }
 
@@ -169,8 +169,8 @@ pub async fn serve(app: App, addr: SocketAddr) -> std::io::Result<()> {
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
 }

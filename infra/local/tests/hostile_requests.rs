@@ -86,7 +86,11 @@ impl Client {
         let (status, bytes) = request(self.port, "POST", path, &headers, Some(body));
         // A served export is a file; an error is always JSON.
         let json = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-            assert!(status < 300, "{path}: {status} {}", String::from_utf8_lossy(&bytes));
+            assert!(
+                status < 300,
+                "{path}: {status} {}",
+                String::from_utf8_lossy(&bytes)
+            );
             Value::Null
         });
         (status, json)
@@ -122,10 +126,7 @@ fn every_post_endpoint_refuses_a_repeated_key_by_name_and_serves_the_valid_body(
     for (path, body, shape) in endpoints() {
         // WHEN the valid body is sent, THEN it is served
         let (status, answer) = client.post(path, shape, true, body.as_bytes());
-        assert!(
-            (200..300).contains(&status),
-            "{path}: {status} {answer}"
-        );
+        assert!((200..300).contains(&status), "{path}: {status} {answer}");
         // WHEN its first key is repeated with another value
         let first = body[1..].split(':').next().unwrap();
         let doubled = format!("{{{first}:null,{}", &body[1..]);
@@ -147,7 +148,10 @@ fn an_oversized_body_is_refused_after_authentication_in_each_apis_shape() {
     // GIVEN a fresh local server and a 2 MB body (over the functions' 1 MiB)
     let dir = tempfile::tempdir().unwrap();
     let (_server, client) = Client::start(dir.path());
-    let big = format!(r#"{{"format":"CSV","pad":"{}"}}"#, "x".repeat(2 * 1024 * 1024));
+    let big = format!(
+        r#"{{"format":"CSV","pad":"{}"}}"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
     for (path, _, shape) in endpoints() {
         // WHEN it is sent without credentials, THEN 401 comes first
         let (status, answer) = client.post(path, shape, false, big.as_bytes());
@@ -193,6 +197,12 @@ fn unknown_api_keys_from_one_address_are_throttled() {
     // AND a valid key from the same address waits too, so guessing stops
     // (other addresses are not affected: see `auth::api_key`'s unit tests)
     let key = format!("apiKey {}", client.key);
-    let (status, _) = request(client.port, "GET", "/exports", &[("Authorization", &key)], None);
+    let (status, _) = request(
+        client.port,
+        "GET",
+        "/exports",
+        &[("Authorization", &key)],
+        None,
+    );
     assert_eq!(status, 429);
 }

@@ -4,10 +4,10 @@
 //! Validation collects every field error, so one 422 lists them all. The
 //! error bodies are documented in `docs/bulk-exports.md`.
 
+use crate::api::json::JsonBodyError;
 use crate::model::bulk::{
     BulkJob, DateFormat, ExportFilters, ExportSpec, ExportType, ExportVersion,
 };
-use crate::api::json::JsonBodyError;
 use chrono::{DateTime, Duration, Utc};
 use lambda_http::{Body, Response};
 use serde::Serialize;

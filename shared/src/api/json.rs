@@ -227,7 +227,8 @@ mod tests {
 
     #[test]
     fn values_match_serde_json() {
-        let body = br#"{"n":-3,"u":18446744073709551615,"f":1.5e3,"s":"\u00e9","b":true,"z":null,"a":[]}"#;
+        let body =
+            br#"{"n":-3,"u":18446744073709551615,"f":1.5e3,"s":"\u00e9","b":true,"z":null,"a":[]}"#;
         let ours = parse_value(body).unwrap();
         let theirs: Value = serde_json::from_slice(body).unwrap();
         assert_eq!(ours, theirs);

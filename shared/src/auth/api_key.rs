@@ -2,9 +2,9 @@
 //! {key}`, looked up by SHA-256, then the blocked flag, the permission and
 //! the key's token bucket.
 
+use super::rate_limit::{take_from, take_token, RateDecision, RateLimit};
 use crate::model::bulk::{hash_key, ApiKey, Permission};
 use crate::model::TenantId;
-use super::rate_limit::{take_from, take_token, RateDecision, RateLimit};
 use crate::store::bulk::ApiKeyStore;
 use crate::store::StoreError;
 use chrono::{DateTime, Utc};
@@ -251,16 +251,25 @@ mod tests {
         }
         // AND the next one is a 429 with a wait
         let e = authenticate_key(&store, ask(guess, Some(attacker)), LIMIT, now).await;
-        assert!(matches!(e, Err(ApiKeyError::RateLimited(s)) if s >= 1), "{e:?}");
+        assert!(
+            matches!(e, Err(ApiKeyError::RateLimited(s)) if s >= 1),
+            "{e:?}"
+        );
         // AND so is a valid key from that address, so guessing cannot go on
         let e = authenticate_key(&store, ask(good, Some(attacker)), LIMIT, now).await;
         assert!(matches!(e, Err(ApiKeyError::RateLimited(_))), "{e:?}");
         // AND another address is not affected
         let other: IpAddr = "198.51.100.1".parse().unwrap();
-        assert!(authenticate_key(&store, ask(good, Some(other)), LIMIT, now).await.is_ok());
+        assert!(authenticate_key(&store, ask(good, Some(other)), LIMIT, now)
+            .await
+            .is_ok());
         // AND once the bucket refills, the address is heard again
         let later = now + chrono::Duration::seconds(10);
-        assert!(authenticate_key(&store, ask(good, Some(attacker)), LIMIT, later).await.is_ok());
+        assert!(
+            authenticate_key(&store, ask(good, Some(attacker)), LIMIT, later)
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]

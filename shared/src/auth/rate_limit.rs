@@ -99,7 +99,11 @@ pub async fn take_token(
             return Ok(decision);
         }
     }
-    tracing::warn!(key_id, attempts = MAX_ATTEMPTS, "rate bucket stayed contended; answering 429");
+    tracing::warn!(
+        key_id,
+        attempts = MAX_ATTEMPTS,
+        "rate bucket stayed contended; answering 429"
+    );
     Ok(RateDecision::Limited {
         retry_after_secs: 1,
     })

@@ -6,6 +6,6 @@ mod request;
 
 pub use error::{ApiError, ErrorCode};
 pub use request::{
-    parse_json_object, parse_request, ColumnRequest, ExportFormat, SortDirection, SortRequest, TabularExportRequest,
-    TypeHint, ViewState,
+    parse_json_object, parse_request, ColumnRequest, ExportFormat, SortDirection, SortRequest,
+    TabularExportRequest, TypeHint, ViewState,
 };

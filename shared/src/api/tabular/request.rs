@@ -256,7 +256,10 @@ mod tests {
         assert_eq!(vs.sort.unwrap().direction, SortDirection::Asc);
         // AND a known property of the wrong type is still an error
         let (_, d) = details(r#"{"format":"CSV","viewState":{"columns":[{"id":"a","label":5}]}}"#);
-        assert!(d[0].starts_with("viewState.columns[0].label: invalid type"), "{d:?}");
+        assert!(
+            d[0].starts_with("viewState.columns[0].label: invalid type"),
+            "{d:?}"
+        );
     }
 
     #[test]

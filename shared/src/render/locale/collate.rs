@@ -10,7 +10,9 @@ use std::sync::LazyLock;
 /// The root collator, built once from compiled data.
 static ROOT: LazyLock<Option<CollatorBorrowed<'static>>> = LazyLock::new(|| {
     Collator::try_new(Default::default(), CollatorOptions::default())
-        .map_err(|e| tracing::error!(error = %e, "root collator unavailable; names sort by code point"))
+        .map_err(
+            |e| tracing::error!(error = %e, "root collator unavailable; names sort by code point"),
+        )
         .ok()
 });
 
@@ -29,13 +31,29 @@ mod tests {
     #[test]
     fn accented_names_sort_with_their_base_letter() {
         // GIVEN names with accents, case differences and other scripts
-        let mut names = vec!["Zimbabwe", "Åland Islands", "Côte d'Ivoire", "albania", "Curaçao", "Egypt", "Éire"];
+        let mut names = vec![
+            "Zimbabwe",
+            "Åland Islands",
+            "Côte d'Ivoire",
+            "albania",
+            "Curaçao",
+            "Egypt",
+            "Éire",
+        ];
         // WHEN sorted by the collation
         names.sort_by(|a, b| compare_names(a, b));
         // THEN accents and case do not move a name away from its letter
         assert_eq!(
             names,
-            ["Åland Islands", "albania", "Côte d'Ivoire", "Curaçao", "Egypt", "Éire", "Zimbabwe"]
+            [
+                "Åland Islands",
+                "albania",
+                "Côte d'Ivoire",
+                "Curaçao",
+                "Egypt",
+                "Éire",
+                "Zimbabwe"
+            ]
         );
     }
 
