@@ -320,16 +320,16 @@ pub async fn a_contended_bucket_never_fails_a_request(s: &BulkStores) {
     let mut allowed = 0;
     for task in tasks {
         for result in task.await.expect("the task") {
-            // THEN no take fails
+            // THEN no take fails and none is limited: the bucket always had
+            // tokens, so losing races is never a reason to refuse
             match result {
                 Ok(RateDecision::Allowed) => allowed += 1,
-                Ok(RateDecision::Limited { retry_after_secs }) => assert_eq!(retry_after_secs, 1),
+                Ok(limited) => panic!("a contended bucket with tokens answered {limited:?}"),
                 Err(e) => panic!("a contended bucket failed a request: {e}"),
             }
         }
     }
-    // AND nearly all of them went ahead (a few may have lost every race)
-    assert!(allowed >= 600, "{allowed} of 640 allowed");
+    assert_eq!(allowed, 640);
 }
 
 pub async fn rate_buckets_update_conditionally(s: &BulkStores) {

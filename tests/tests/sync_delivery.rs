@@ -2,9 +2,13 @@
 //! accepted, and `303 See Other` to a presigned URL above the inline limit.
 
 use exports_shared::model::TenantId;
+use exports_shared::store::{
+    FileKey, FileMeta, FileStore, MultipartUpload, PresignedUrl, StoreError, StoredFile,
+};
 use exports_tests::*;
 use serde_json::json;
 use std::io::Read;
+use std::time::Duration;
 use sync_export::Delivery;
 
 async fn follow(fx: &Fixture, url: &str) -> (Vec<u8>, String) {
@@ -32,8 +36,33 @@ macro_rules! both {
 both!(
     gzip_is_used_inline_when_the_client_accepts_it,
     files_over_the_inline_limit_answer_303_to_a_presigned_url,
-    xlsx_counts_base64_inflation_against_the_limit
+    xlsx_counts_base64_inflation_against_the_limit,
+    a_full_disk_answers_503_with_retry_after_in_the_be_body
 );
+
+/// A file store on a full volume: every write fails with `ENOSPC`.
+struct FullDisk(std::sync::Arc<dyn FileStore>);
+
+fn enospc() -> StoreError {
+    StoreError::backend("write file", std::io::Error::from_raw_os_error(28))
+}
+
+#[async_trait::async_trait]
+impl FileStore for FullDisk {
+    async fn put(&self, _: &FileKey, _: Vec<u8>, _: &FileMeta) -> Result<StoredFile, StoreError> {
+        Err(enospc())
+    }
+    async fn start_upload(
+        &self,
+        _: &FileKey,
+        _: &FileMeta,
+    ) -> Result<Box<dyn MultipartUpload>, StoreError> {
+        Err(enospc())
+    }
+    async fn presign_get(&self, key: &FileKey, ttl: Duration) -> Result<PresignedUrl, StoreError> {
+        self.0.presign_get(key, ttl).await
+    }
+}
 
 async fn gzip_is_used_inline_when_the_client_accepts_it(fx: Fixture) {
     let plain = fx
@@ -158,4 +187,29 @@ async fn an_export_at_the_default_row_limit_downloads_through_303() {
     let rows = csv::Reader::from_reader(file.as_slice()).records().count();
     assert_eq!(rows, 100_000);
     assert!(file.len() > Delivery::default().inline_limit);
+}
+
+async fn a_full_disk_answers_503_with_retry_after_in_the_be_body(mut fx: Fixture) {
+    // GIVEN a file that must be stored (over the inline limit) on a full disk
+    fx.deps.delivery = Delivery {
+        inline_limit: 200,
+        ..Delivery::default()
+    };
+    fx.deps.files = std::sync::Arc::new(FullDisk(fx.deps.files.clone()));
+    // WHEN the export runs
+    let resp = fx
+        .call(with_json(
+            event("sync-export-contacts-csv"),
+            &all_contacts_body(),
+        ))
+        .await;
+    // THEN it is a 503 the client may retry, in the BE error body
+    assert_eq!(resp.status(), 503);
+    assert_eq!(resp.headers()["retry-after"], "30");
+    let body = json_body(&resp);
+    assert_eq!(body["errorCode"], "BE0503");
+    assert_eq!(body["status"], 503);
+    assert_eq!(body["details"], json!(["storage: full; retry later"]));
+    // AND nothing of the internal error leaks
+    assert!(!body.to_string().contains("os error"), "{body}");
 }

@@ -117,6 +117,14 @@ pub fn to_http_error(err: HandlerError, path: &str) -> HttpError {
             e.retry_after = Some(secs);
             e
         }
+        HandlerError::Auth(ApiKeyError::Store(e)) | HandlerError::Store(e)
+            if e.is_storage_full() =>
+        {
+            tracing::error!(error = ?e, path, "bulk export request failed: storage full");
+            let mut out = HttpError::new(503, "Storage is full; retry later");
+            out.retry_after = Some(exports_shared::api::tabular::RETRY_AFTER_SECS);
+            out
+        }
         HandlerError::Auth(ApiKeyError::Store(e)) | HandlerError::Store(e) => {
             tracing::error!(error = ?e, source = ?std::error::Error::source(&e), path, "bulk export request failed");
             HttpError::internal()

@@ -63,6 +63,14 @@ pub fn to_json_api(err: HandlerError, path: &str) -> JsonApiError {
     let api = match err {
         HandlerError::Api(api) => api,
         HandlerError::Export(ExportError::Client(api)) => JsonApiError::from(api),
+        HandlerError::Export(other) if other.is_storage_full() => {
+            tracing::error!(error = ?other, path = %path, "export log request failed: storage full");
+            JsonApiError::storage_full()
+        }
+        HandlerError::Store(other) if other.is_storage_full() => {
+            tracing::error!(error = ?other, path = %path, "export log request failed: storage full");
+            JsonApiError::storage_full()
+        }
         HandlerError::Export(other) => internal(&other),
         HandlerError::Store(other) => internal(&other),
     };

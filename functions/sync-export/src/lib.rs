@@ -55,6 +55,11 @@ pub async fn handle(deps: &Deps, req: Request) -> Result<Response<Body>, std::co
                     tracing::info!(status = api.status(), code = api.code.code(), path = %path, "export rejected");
                     api
                 }
+                other if other.is_storage_full() => {
+                    tracing::error!(error = ?other, source = ?std::error::Error::source(&other), path = %path, "export failed: storage full");
+                    ApiError::new(ErrorCode::Unavailable, "Service temporarily unavailable")
+                        .with_details(vec!["storage: full; retry later".into()])
+                }
                 other => {
                     tracing::error!(error = ?other, source = ?std::error::Error::source(&other), path = %path, "export failed");
                     ApiError::new(ErrorCode::Internal, "Internal error")

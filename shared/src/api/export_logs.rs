@@ -65,6 +65,16 @@ impl JsonApiError {
         JsonApiError::new(404, "not_found", "Not found", "no export log with this id")
     }
 
+    /// 503 with `Retry-After`: the storage is full for now.
+    pub fn storage_full() -> Self {
+        JsonApiError::new(
+            503,
+            "service_unavailable",
+            "Service unavailable",
+            "storage is full; retry later",
+        )
+    }
+
     pub fn internal() -> Self {
         JsonApiError::new(
             500,
@@ -95,6 +105,12 @@ impl JsonApiError {
             .header(http::header::CONTENT_TYPE, JSONAPI_CONTENT_TYPE);
         if let Some(allow) = self.allow {
             builder = builder.header(http::header::ALLOW, allow);
+        }
+        if self.status == 503 {
+            builder = builder.header(
+                http::header::RETRY_AFTER,
+                crate::api::tabular::RETRY_AFTER_SECS.to_string(),
+            );
         }
         builder
             .body(Body::Text(self.body().to_string()))

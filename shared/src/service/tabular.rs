@@ -29,6 +29,18 @@ pub enum ExportError {
     Render(#[from] RenderError),
 }
 
+impl ExportError {
+    /// Whether the failure is a full disk or volume: it passes, so the
+    /// APIs answer 503 with `Retry-After` rather than 500.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            ExportError::Client(_) => false,
+            ExportError::Store(e) => e.is_storage_full(),
+            ExportError::Render(e) => crate::store::storage_full(e),
+        }
+    }
+}
+
 impl From<ApiError> for ExportError {
     fn from(e: ApiError) -> Self {
         ExportError::Client(e)

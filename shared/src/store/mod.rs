@@ -44,6 +44,13 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the storage under the store is full (`ENOSPC`, `EDQUOT`,
+    /// SQLite's `SQLITE_FULL`) anywhere in the error's chain: a condition
+    /// that passes, answered 503 with `Retry-After`, not 500.
+    pub fn is_storage_full(&self) -> bool {
+        storage_full(self)
+    }
+
     pub fn backend(
         context: impl Into<String>,
         source: impl std::error::Error + Send + Sync + 'static,
@@ -53,6 +60,29 @@ impl StoreError {
             source: Box::new(source),
         }
     }
+}
+
+/// Whether `err` or any error in its chain says the storage is full.
+pub fn storage_full(err: &(dyn std::error::Error + 'static)) -> bool {
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::StorageFull
+                || matches!(io.raw_os_error(), Some(ENOSPC | EDQUOT))
+            {
+                return true;
+            }
+        }
+        if let Some(rusqlite::Error::SqliteFailure(f, _)) = e.downcast_ref::<rusqlite::Error>() {
+            if f.code == rusqlite::ErrorCode::DiskFull {
+                return true;
+            }
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// An opaque position in a paged read.
@@ -288,4 +318,32 @@ pub trait ExportLogStore: Send + Sync {
         id: &str,
         at: DateTime<Utc>,
     ) -> Result<Option<ExportLog>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_recognised_through_the_error_chain() {
+        // GIVEN a backend error wrapping ENOSPC, one wrapping SQLITE_FULL,
+        // and one wrapping another I/O failure
+        let enospc = StoreError::backend("write file", std::io::Error::from_raw_os_error(28));
+        let sqlite_full = StoreError::backend(
+            "insert",
+            rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+                None,
+            ),
+        );
+        let denied = StoreError::backend(
+            "write file",
+            std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        );
+        // THEN the first two are storage full and the third is not
+        assert!(enospc.is_storage_full());
+        assert!(sqlite_full.is_storage_full());
+        assert!(!denied.is_storage_full());
+        assert!(!StoreError::Corrupt("x".into()).is_storage_full());
+    }
 }

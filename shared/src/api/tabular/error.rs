@@ -33,14 +33,19 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     Internal,
+    Unavailable,
     InvalidPagination,
     UnknownCountry,
     InvalidFields,
 }
 
+/// `Retry-After` of a 503: storage that filled up needs an operator or a
+/// clean-up, so a client waits half a minute, not a second.
+pub const RETRY_AFTER_SECS: u64 = 30;
+
 impl ErrorCode {
     /// Every code, for the documentation test.
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 26] = [
         ErrorCode::MissingToken,
         ErrorCode::InvalidToken,
         ErrorCode::Forbidden,
@@ -63,6 +68,7 @@ impl ErrorCode {
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::Internal,
+        ErrorCode::Unavailable,
         ErrorCode::InvalidPagination,
         ErrorCode::UnknownCountry,
         ErrorCode::InvalidFields,
@@ -96,6 +102,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "BE0413",
             ErrorCode::UnsupportedMediaType => "BE0415",
             ErrorCode::Internal => "BE0500",
+            ErrorCode::Unavailable => "BE0503",
         }
     }
 
@@ -109,6 +116,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::Internal => 500,
+            ErrorCode::Unavailable => 503,
             _ => 400,
         }
     }
@@ -186,6 +194,9 @@ impl ApiError {
             .header(http::header::CONTENT_TYPE, "application/json");
         if self.code == ErrorCode::MethodNotAllowed {
             builder = builder.header(http::header::ALLOW, allow);
+        }
+        if self.code == ErrorCode::Unavailable {
+            builder = builder.header(http::header::RETRY_AFTER, RETRY_AFTER_SECS.to_string());
         }
         // Serialised from the struct, so keys keep the conventions' order.
         let body =

@@ -4,7 +4,7 @@
 mod error;
 mod request;
 
-pub use error::{ApiError, ErrorCode};
+pub use error::{ApiError, ErrorCode, RETRY_AFTER_SECS};
 pub use request::{
     parse_json_object, parse_request, ColumnRequest, ExportFormat, SortDirection, SortRequest,
     TabularExportRequest, TypeHint, ViewState,
