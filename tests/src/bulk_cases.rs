@@ -6,7 +6,7 @@ use crate::json_body;
 use exports_shared::auth::rate_limit::RateLimit;
 use exports_shared::model::bulk::JobStatus;
 use exports_shared::model::TenantId;
-use exports_shared::service::bulk::{run_job, JobOutcome, WorkerError};
+use exports_shared::service::bulk::{run_job, JobOutcome, WorkerError, STORAGE_FAILED};
 use exports_shared::store::bulk::{claim, Claim};
 use exports_shared::store::{
     FileKey, FileMeta, FileStore, JobMessage, MultipartUpload, PresignedUrl, StoreError, StoredFile,
@@ -32,6 +32,7 @@ macro_rules! bulk_suite {
             an_expired_lease_is_claimed_again,
             a_crash_mid_upload_leaves_no_file_and_a_retry_finishes,
             a_batch_reports_only_its_failed_messages,
+            a_job_whose_file_writes_fail_ends_in_error_after_its_retries,
             tenants_cannot_see_each_others_keys_jobs_or_files,
             exports_are_listed_newest_first_in_pages,
         );
@@ -747,7 +748,7 @@ pub async fn a_batch_reports_only_its_failed_messages(fx: BulkFixture) {
         message("m-good", job(&good)), message("m-garbage", "not json".into()), message("m-held", job(&held)),
     ]})).unwrap();
     // WHEN the worker handles it
-    let response = bulk_export_worker::handle(&fx.worker, event).await;
+    let response = bulk_export_worker::handle(&fx.worker, 5, event).await;
     // THEN only the failed messages are reported
     let failed: Vec<&str> = response
         .batch_item_failures
@@ -762,6 +763,122 @@ pub async fn a_batch_reports_only_its_failed_messages(fx: BulkFixture) {
         .unwrap()
         .unwrap();
     assert_eq!(done.status, JobStatus::Finished);
+}
+
+/// A file store whose writes fail, as on a read-only or full disk (a
+/// read-only directory would not do: tests may run as root, which writes
+/// through permissions).
+struct Unwritable {
+    inner: Arc<dyn FileStore>,
+}
+
+struct UnwritableUpload {
+    inner: Box<dyn MultipartUpload>,
+}
+
+fn write_failure() -> StoreError {
+    StoreError::backend(
+        "write part",
+        std::io::Error::new(
+            std::io::ErrorKind::ReadOnlyFilesystem,
+            "Read-only file system (os error 30) at /secret/internal/path",
+        ),
+    )
+}
+
+#[async_trait::async_trait]
+impl FileStore for Unwritable {
+    async fn put(&self, _: &FileKey, _: Vec<u8>, _: &FileMeta) -> Result<StoredFile, StoreError> {
+        Err(write_failure())
+    }
+    async fn start_upload(
+        &self,
+        key: &FileKey,
+        meta: &FileMeta,
+    ) -> Result<Box<dyn MultipartUpload>, StoreError> {
+        Ok(Box::new(UnwritableUpload {
+            inner: self.inner.start_upload(key, meta).await?,
+        }))
+    }
+    async fn presign_get(
+        &self,
+        key: &FileKey,
+        ttl: std::time::Duration,
+    ) -> Result<PresignedUrl, StoreError> {
+        self.inner.presign_get(key, ttl).await
+    }
+}
+
+#[async_trait::async_trait]
+impl MultipartUpload for UnwritableUpload {
+    async fn put_part(&mut self, _: &mut Vec<u8>) -> Result<(), StoreError> {
+        Err(write_failure())
+    }
+    async fn complete(self: Box<Self>) -> Result<StoredFile, StoreError> {
+        Err(write_failure())
+    }
+    async fn abort(self: Box<Self>) -> Result<(), StoreError> {
+        self.inner.abort().await
+    }
+}
+
+/// `GET /exports/{id}` with tenant A's key, asserting 200.
+async fn export_status(fx: &BulkFixture, id: &str) -> Value {
+    let r = fx.call(get(&fx.key_a, &format!("/exports/{id}"))).await;
+    assert_eq!(r.status(), 200);
+    json_body(&r)
+}
+
+pub async fn a_job_whose_file_writes_fail_ends_in_error_after_its_retries(mut fx: BulkFixture) {
+    // GIVEN a new contacts export, and a worker whose file writes fail
+    let id = json_body(&fx.call(post(&fx.key_a, &contacts_body())).await)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fx.worker.files = Arc::new(Unwritable {
+        inner: fx.files.clone(),
+    });
+    let template: Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::events_dir().join("bulk-export-worker-sqs.json")).unwrap(),
+    )
+    .unwrap();
+    let delivery = |n: u32| {
+        let mut m = template["Records"][0].clone();
+        m["messageId"] = json!(format!("m-{n}"));
+        m["body"] = json!(json!({"tenant": BULK_A, "jobId": id}).to_string());
+        m["attributes"]["ApproximateReceiveCount"] = json!(n.to_string());
+        serde_json::from_value::<aws_lambda_events::event::sqs::SqsEvent>(json!({"Records": [m]}))
+            .unwrap()
+    };
+    // WHEN SQS delivers its message four times (the queue allows five)
+    for n in 1..=4 {
+        let response = bulk_export_worker::handle(&fx.worker, 5, delivery(n)).await;
+        // THEN each failed run is reported for redelivery, and the job
+        // stays in progress, without an error, its lease given back
+        let failed: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, [format!("m-{n}")], "delivery {n}");
+        let export = export_status(&fx, &id).await;
+        assert_eq!(export["status"], "inProgress", "delivery {n}: {export}");
+        assert!(export.get("error").is_none_or(Value::is_null), "{export}");
+    }
+    // WHEN the fifth and last delivery fails too
+    let response = bulk_export_worker::handle(&fx.worker, 5, delivery(5)).await;
+    // THEN the message is acknowledged (not left for the dead-letter queue)
+    assert!(response.batch_item_failures.is_empty());
+    // AND the API reports the job as failed, with a safe message
+    let export = export_status(&fx, &id).await;
+    assert_eq!(export["status"], "error", "{export}");
+    assert_eq!(export["error"], STORAGE_FAILED);
+    assert!(!export.to_string().contains("/secret/internal/path"));
+    assert!(export.get("fileUrl").is_none_or(Value::is_null), "{export}");
+    // AND a later delivery leaves it so
+    let response = bulk_export_worker::handle(&fx.worker, 5, delivery(6)).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(export_status(&fx, &id).await["status"], "error");
 }
 
 pub async fn tenants_cannot_see_each_others_keys_jobs_or_files(fx: BulkFixture) {

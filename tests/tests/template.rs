@@ -131,7 +131,7 @@ fn variables_named_in(path: &std::path::Path, out: &mut BTreeSet<String>) {
         }
     } else if path.extension().is_some_and(|e| e == "rs") {
         {
-            let text = std::fs::read_to_string(&path).expect("source");
+            let text = std::fs::read_to_string(path).expect("source");
             for piece in text.split("\"EXPORTS_").skip(1) {
                 let name: String = piece
                     .chars()

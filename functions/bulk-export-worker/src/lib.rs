@@ -1,33 +1,70 @@
 //! The SQS consumer of bulk export jobs. Each message body is a
 //! [`JobMessage`]; every message of a batch runs concurrently through
-//! [`run_job`], and the response lists only the messages that failed
-//! (`ReportBatchItemFailures`), so SQS redelivers just those and moves them
-//! to the DLQ after 5 receives.
+//! [`run_delivery`] with its `ApproximateReceiveCount`, and the response
+//! lists only the messages that failed (`ReportBatchItemFailures`), so SQS
+//! redelivers just those. The delivery the queue's redrive policy allows
+//! last (`maxReceiveCount`, here `EXPORTS_MAX_RECEIVE_COUNT`) never fails:
+//! when its run does, the job is marked `error` and the message
+//! acknowledged, so no job is left `inProgress` behind a dead letter.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-pub use exports_shared::service::bulk::{run_job, JobOutcome, WorkerDeps, WorkerError};
+pub use exports_shared::service::bulk::{
+    run_delivery, run_job, Delivery, JobOutcome, WorkerDeps, WorkerError, DEFAULT_MAX_RECEIVES,
+};
 use exports_shared::store::JobMessage;
+
+/// The queue's `maxReceiveCount` from `EXPORTS_MAX_RECEIVE_COUNT` (default
+/// [`DEFAULT_MAX_RECEIVES`], 1..=1000; the template sets it from the same
+/// parameter as the redrive policy).
+pub fn max_receives_from_env() -> u32 {
+    std::env::var("EXPORTS_MAX_RECEIVE_COUNT")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|v| (1..=1000).contains(v))
+        .unwrap_or(DEFAULT_MAX_RECEIVES)
+}
+
+/// Which delivery `message` is: its `ApproximateReceiveCount` (1 when the
+/// attribute is missing or not a number).
+pub fn delivery_of(message: &SqsMessage, max_receives: u32) -> Delivery {
+    let receive_count = message
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|c| *c >= 1)
+        .unwrap_or(1);
+    Delivery {
+        receive_count,
+        max_receives,
+    }
+}
 
 /// Runs one SQS message; `Err` when it should be redelivered.
 ///
 /// # Errors
 /// A body that is not a job message, or a run that did not complete.
-pub async fn process(deps: &WorkerDeps, message: &SqsMessage) -> Result<JobOutcome, String> {
+pub async fn process(
+    deps: &WorkerDeps,
+    max_receives: u32,
+    message: &SqsMessage,
+) -> Result<JobOutcome, String> {
     let body = message.body.as_deref().unwrap_or_default();
     let job: JobMessage =
         serde_json::from_str(body).map_err(|e| format!("not a job message: {e}"))?;
-    run_job(deps, &job).await.map_err(|e| {
-        let source = std::error::Error::source(&e).map(ToString::to_string);
-        format!("{e}: {}", source.unwrap_or_default())
-    })
+    run_delivery(deps, &job, delivery_of(message, max_receives))
+        .await
+        .map_err(|e| {
+            let source = std::error::Error::source(&e).map(ToString::to_string);
+            format!("{e}: {}", source.unwrap_or_default())
+        })
 }
 
 /// Handles one batch; never fails as a whole.
-pub async fn handle(deps: &WorkerDeps, event: SqsEvent) -> SqsBatchResponse {
+pub async fn handle(deps: &WorkerDeps, max_receives: u32, event: SqsEvent) -> SqsBatchResponse {
     let runs = event
         .records
         .iter()
-        .map(|m| async move { (m, process(deps, m).await) });
+        .map(|m| async move { (m, process(deps, max_receives, m).await) });
     let mut response = SqsBatchResponse::default();
     for (message, result) in futures::future::join_all(runs).await {
         let id = message.message_id.clone().unwrap_or_default();

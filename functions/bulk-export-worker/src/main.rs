@@ -5,23 +5,25 @@ use exports_shared::config::{self, Backend, ConfigError, Settings};
 use exports_shared::service::bulk::WorkerDeps;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
-/// Everything built once per cold start.
-async fn setup() -> Result<WorkerDeps, ConfigError> {
+/// Everything built once per cold start: the dependencies and the queue's
+/// `maxReceiveCount`.
+async fn setup() -> Result<(WorkerDeps, u32), ConfigError> {
     let settings = Settings::from_env()?;
     let backend = Backend::connect(&settings).await?;
-    Ok(WorkerDeps::new(
+    let deps = WorkerDeps::new(
         backend.bulk_jobs()?,
         backend.entities(),
         backend.activities(),
         backend.tenant_config(),
         backend.files()?,
-    ))
+    );
+    Ok((deps, bulk_export_worker::max_receives_from_env()))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     config::init_lambda_tracing();
-    let deps = setup().await.map_err(|e| {
+    let (deps, max_receives) = setup().await.map_err(|e| {
         tracing::error!(error = %e, "bulk-export-worker cannot start");
         eprintln!("bulk-export-worker cannot start: {e}");
         e
@@ -29,7 +31,9 @@ async fn main() -> Result<(), Error> {
     run(service_fn(
         |event: LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {
             let deps = deps.clone();
-            async move { Ok::<_, Error>(bulk_export_worker::handle(&deps, event.payload).await) }
+            async move {
+                Ok::<_, Error>(bulk_export_worker::handle(&deps, max_receives, event.payload).await)
+            }
         },
     ))
     .await

@@ -10,6 +10,7 @@ pub mod api_keys;
 pub mod demo;
 pub mod generate;
 pub mod import;
+pub mod lock;
 pub mod options;
 pub mod serve;
 pub mod start;

@@ -92,6 +92,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             tenant,
             body,
         } => {
+            // One process runs bulk jobs on a data dir: a `serve` starting
+            // meanwhile would take this run's part file for an orphan.
+            let _lock = exports_local::lock::DataDirLock::acquire(&common.data_dir).await?;
             let (_, backend) = open(common.data_dir).await?;
             let spec = exports_shared::api::bulk::parse_creation(body.as_bytes())
                 .map_err(|e| format!("invalid body: {}", e.body()))?;

@@ -2,10 +2,14 @@
 //! load the reference data, build every function's dependencies and the
 //! in-process bulk worker over one embedded backend, print the banners with a
 //! working token and API key, and serve.
+//!
+//! It holds the data directory's lock ([`crate::lock`]) while it runs and,
+//! before its worker starts, gives back what a killed predecessor held
+//! ([`worker::recover`]), so jobs that were running are claimed at once.
 
 use crate::options as opts;
 use crate::{activities, api_keys, demo, serve, token, worker, DEV_JWT_SECRET};
-use exports_shared::config::{Backend, Settings};
+use exports_shared::config::{Backend, BackendKind, Settings};
 use exports_shared::model::TenantId;
 use std::path::Path;
 
@@ -16,13 +20,15 @@ const DEMO_ACTIVITIES: u64 = 3_000;
 /// `data_dir` until the process is stopped.
 ///
 /// # Errors
-/// When seeding, the JWT set-up or the listener fails.
+/// When another process holds the data directory's lock, or seeding, the
+/// recovery, the JWT set-up or the listener fails.
 pub async fn start(
     settings: &Settings,
     backend: &Backend,
     data_dir: &Path,
     port: u16,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let _lock = crate::lock::DataDirLock::acquire(data_dir).await?;
     if settings.jwt_secret.as_deref() == Some(DEV_JWT_SECRET) {
         println!("Using the development JWT secret '{DEV_JWT_SECRET}' (set EXPORTS_JWT_SECRET to change it; local mode only).");
     }
@@ -102,10 +108,14 @@ pub async fn start(
         export_logs.files.clone(),
     );
     let queue = exports_shared::store::embedded::EmbeddedStore::open(data_dir)?;
+    if settings.backend == BackendKind::Embedded {
+        worker::recover(&queue, &files).await?;
+    }
     tokio::spawn(worker::run(
         queue,
         worker_deps,
         std::time::Duration::from_secs(300),
+        worker::MAX_RECEIVES,
     ));
     let app = serve::App {
         sync_export,

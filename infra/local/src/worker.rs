@@ -1,21 +1,67 @@
 //! The bulk export worker of `exports-local serve`: polls the SQLite job
-//! queue and runs each message through the same [`run_job`] the Lambda
+//! queue and runs each message through the same [`run_delivery`] the Lambda
 //! worker calls. A message is acknowledged when its run completes (or the
-//! job was already done); otherwise it reappears after the visibility
-//! timeout, like SQS, and after [`MAX_RECEIVES`] receives it is dropped as
-//! a dead letter (logged). Messages queued before a restart are picked up
-//! after it.
+//! job was already done, or it was marked `error`); otherwise it reappears
+//! after the visibility timeout, like SQS. The receive count goes with each
+//! run, so the last allowed one that fails marks the job `error` (the rule
+//! is the service's) instead of the message being dropped with the job
+//! still `inProgress`. Messages queued before a restart are picked up
+//! after it, and [`recover`] gives back at once what a killed server held.
 
-use exports_shared::service::bulk::{run_job, WorkerDeps};
-use exports_shared::store::embedded::EmbeddedStore;
+use exports_shared::service::bulk::{release_dead_leases, run_delivery, Delivery, WorkerDeps};
+use exports_shared::store::embedded::{EmbeddedFiles, EmbeddedStore};
+use exports_shared::store::StoreError;
 use std::time::Duration;
 
-/// Receives after which a message is a dead letter (the template's
+/// Receives after which a message is given up (the template's
 /// `maxReceiveCount`).
-pub const MAX_RECEIVES: u32 = 5;
+pub const MAX_RECEIVES: u32 = exports_shared::service::bulk::DEFAULT_MAX_RECEIVES;
+
+/// What [`recover`] gave back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recovered {
+    /// In-flight queue messages made visible again.
+    pub messages: u64,
+    /// Job leases expired.
+    pub leases: usize,
+    /// `uploads/*.part` files removed.
+    pub part_files: usize,
+}
+
+/// Gives back what a previous process on this data directory held when it
+/// died: its in-flight messages become visible at once, the leases of its
+/// `inProgress` jobs expire now, and its part files are removed. Only for
+/// the process that holds the data directory's lock ([`crate::lock`]),
+/// before its worker starts: then nothing of this is anyone else's.
+///
+/// # Errors
+/// When SQLite or the file system fails.
+pub async fn recover(
+    store: &EmbeddedStore,
+    files: &EmbeddedFiles,
+) -> Result<Recovered, StoreError> {
+    let messages = store.release_in_flight().await?;
+    let held = store.in_progress_jobs().await?;
+    let leases = release_dead_leases(store, held, chrono::Utc::now()).await?;
+    let part_files = files.remove_orphaned_uploads().await?;
+    let recovered = Recovered {
+        messages,
+        leases,
+        part_files,
+    };
+    if recovered != Recovered::default() {
+        tracing::warn!(
+            ?recovered,
+            "recovered from a previous process that stopped mid-work"
+        );
+    }
+    Ok(recovered)
+}
 
 /// Runs forever: receive up to 4 messages, run them concurrently, ack.
-pub async fn run(queue: EmbeddedStore, deps: WorkerDeps, visibility: Duration) {
+/// A message is hidden for `visibility` while it runs, and its job failed
+/// on its `max_receives`-th delivery.
+pub async fn run(queue: EmbeddedStore, deps: WorkerDeps, visibility: Duration, max_receives: u32) {
     loop {
         let received = match queue.receive(4, visibility).await {
             Ok(r) => r,
@@ -32,12 +78,11 @@ pub async fn run(queue: EmbeddedStore, deps: WorkerDeps, visibility: Duration) {
         let runs = received.into_iter().map(|m| {
             let (queue, deps) = (queue.clone(), deps.clone());
             tokio::spawn(async move {
-                if m.receive_count > MAX_RECEIVES {
-                    tracing::error!(job = %m.message.job_id, receives = m.receive_count, "dead letter: job message dropped");
-                    let _ = queue.ack(m.receipt).await;
-                    return;
-                }
-                match run_job(&deps, &m.message).await {
+                let delivery = Delivery {
+                    receive_count: m.receive_count,
+                    max_receives,
+                };
+                match run_delivery(&deps, &m.message, delivery).await {
                     Ok(outcome) => {
                         tracing::info!(job = %m.message.job_id, ?outcome, "bulk job processed");
                         if let Err(e) = queue.ack(m.receipt).await {
@@ -45,7 +90,7 @@ pub async fn run(queue: EmbeddedStore, deps: WorkerDeps, visibility: Duration) {
                         }
                     }
                     Err(e) => {
-                        tracing::warn!(job = %m.message.job_id, error = ?e, "bulk job failed; it will be retried");
+                        tracing::warn!(job = %m.message.job_id, receives = m.receive_count, error = ?e, "bulk job failed; it will be retried");
                     }
                 }
             })

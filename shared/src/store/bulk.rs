@@ -258,6 +258,35 @@ pub async fn claim(
     }
 }
 
+/// Expires the lease of an `inProgress` job at `now`, whoever holds it, so
+/// the next [`claim`] takes the job at once. For a lease whose holder is
+/// known to be dead (a crashed local server); conditional on the version
+/// read, so a job that changed meanwhile is left alone (`false`).
+///
+/// # Errors
+/// When the store fails.
+pub async fn expire_lease(
+    store: &dyn BulkJobStore,
+    tenant: &TenantId,
+    job: &BulkJob,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let Some(lease) = job.lease.as_ref() else {
+        return Ok(false);
+    };
+    if job.status != JobStatus::InProgress || lease.expires_at <= now {
+        return Ok(false);
+    }
+    let mut next = job.clone();
+    next.lease = Some(Lease {
+        owner: lease.owner.clone(),
+        expires_at: now,
+    });
+    next.updated_at = now;
+    next.version = job.version + 1;
+    store.replace_job(tenant, &next, job.version).await
+}
+
 /// Applies `change` to the job if `owner` still holds its lease, extending
 /// the lease. `Ok(false)` when the lease was lost (expired and taken, or the
 /// job changed under us).

@@ -4,9 +4,17 @@
 //! into a multipart upload in parts of at least 5 MiB, report progress, and
 //! finish the job with rows, bytes and sha256. Memory is bounded by the
 //! part size and a few pages per partition in flight, whatever the row count.
+//!
+//! [`run_delivery`] knows which delivery of its message a run is: when the
+//! last one a queue allows fails, the job becomes `error` with a safe
+//! message and the message is acknowledged, instead of the message going to
+//! a dead-letter queue and the job staying `inProgress` forever.
 
 pub mod columns;
+mod recovery;
 mod source;
+
+pub use recovery::release_dead_leases;
 
 use crate::model::bulk::{BulkJob, ExportType, JobOutput};
 use crate::model::{EntityKind, OptionKind, Record, TenantId};
@@ -23,6 +31,43 @@ use std::time::{Duration, Instant};
 
 /// After this many claims a job is marked `error` instead of retried.
 pub const MAX_ATTEMPTS: u32 = 5;
+
+/// Deliveries of a message before the queue gives up on it: the template's
+/// redrive `maxReceiveCount`, and the local worker's limit.
+pub const DEFAULT_MAX_RECEIVES: u32 = 5;
+
+/// The job's `error` when its last allowed attempt failed on storage (a
+/// file that cannot be written, a store that fails). Safe to show: the
+/// cause is only logged.
+pub const STORAGE_FAILED: &str =
+    "The export could not be written: storage failed. Create the export again.";
+
+/// The job's `error` when it was claimed too often, or its last delivery
+/// died with its worker.
+pub const FAILED_REPEATEDLY: &str = "The export failed repeatedly; create it again";
+
+/// Which delivery of its message a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    /// 1 on the first delivery (SQS `ApproximateReceiveCount`).
+    pub receive_count: u32,
+    /// Deliveries the queue allows before it dead-letters the message.
+    pub max_receives: u32,
+}
+
+impl Delivery {
+    /// A delivery with no limit: a failed run is always left to a retry
+    /// (`exports-local bulk-run`, tests, the benchmark).
+    pub const UNLIMITED: Delivery = Delivery {
+        receive_count: 1,
+        max_receives: u32::MAX,
+    };
+
+    /// Whether no delivery comes after this one.
+    pub fn is_last(&self) -> bool {
+        self.receive_count >= self.max_receives
+    }
+}
 
 /// What the runner needs.
 #[derive(Clone)]
@@ -95,13 +140,30 @@ pub enum WorkerError {
     Csv(#[from] csv::Error),
 }
 
-/// Runs one job message. Finished and failed jobs are left alone, so a
-/// redelivered message is a no-op; a job another worker holds is `Busy`.
+/// Runs one job message with no delivery limit (see [`run_delivery`]).
+///
+/// # Errors
+/// As [`run_delivery`].
+pub async fn run_job(deps: &WorkerDeps, msg: &JobMessage) -> Result<JobOutcome, WorkerError> {
+    run_delivery(deps, msg, Delivery::UNLIMITED).await
+}
+
+/// Runs one delivery of a job message. Finished and failed jobs are left
+/// alone, so a redelivered message is a no-op; a job another worker holds
+/// is `Busy`. When the run fails and `delivery` is the last one the queue
+/// allows, the job becomes `error` with [`STORAGE_FAILED`] (the cause is
+/// logged) and the outcome is [`JobOutcome::Failed`], so the message is
+/// acknowledged; a delivery past the last one (its predecessor died with
+/// its worker) fails the job with [`FAILED_REPEATEDLY`] without running it.
 ///
 /// # Errors
 /// [`WorkerError`] when the message should be retried (the upload is
 /// aborted and the lease released first).
-pub async fn run_job(deps: &WorkerDeps, msg: &JobMessage) -> Result<JobOutcome, WorkerError> {
+pub async fn run_delivery(
+    deps: &WorkerDeps,
+    msg: &JobMessage,
+    delivery: Delivery,
+) -> Result<JobOutcome, WorkerError> {
     let owner = uuid::Uuid::new_v4().to_string();
     let tenant = &msg.tenant;
     let now = Utc::now();
@@ -123,17 +185,33 @@ pub async fn run_job(deps: &WorkerDeps, msg: &JobMessage) -> Result<JobOutcome, 
             return Ok(JobOutcome::Missing);
         }
     };
-    tracing::info!(tenant = %tenant, job = %job.id, attempt = job.attempts, "job claimed");
-    if job.attempts > MAX_ATTEMPTS {
-        return give_up(
-            deps,
-            tenant,
-            job,
-            &owner,
-            "The export failed repeatedly; create it again",
-        )
-        .await;
+    tracing::info!(tenant = %tenant, job = %job.id, attempt = job.attempts, receive = delivery.receive_count, "job claimed");
+    if job.attempts > MAX_ATTEMPTS || delivery.receive_count > delivery.max_receives {
+        return give_up(deps, tenant, &mut job, &owner, FAILED_REPEATEDLY).await;
     }
+    match attempt(deps, tenant, &mut job, &owner).await {
+        Ok(outcome) => Ok(outcome),
+        Err(WorkerError::LeaseLost) => Err(WorkerError::LeaseLost),
+        Err(e) if delivery.is_last() => {
+            tracing::error!(tenant = %tenant, job = %job.id, error = ?e, receive = delivery.receive_count,
+                "the job's last allowed attempt failed; marking it error");
+            give_up(deps, tenant, &mut job, &owner, STORAGE_FAILED).await
+        }
+        Err(e) => {
+            release(deps, tenant, &mut job, &owner).await;
+            Err(e)
+        }
+    }
+}
+
+/// One run of a claimed job: write the file, complete it, finish the job.
+/// On an error the upload is aborted (the caller decides about the lease).
+async fn attempt(
+    deps: &WorkerDeps,
+    tenant: &TenantId,
+    job: &mut BulkJob,
+    owner: &str,
+) -> Result<JobOutcome, WorkerError> {
     let settings = deps.config.settings(tenant).await?;
     let dates = match MomentFormatter::new(
         job.spec.date_format,
@@ -143,7 +221,7 @@ pub async fn run_job(deps: &WorkerDeps, msg: &JobMessage) -> Result<JobOutcome, 
         Ok(f) => f,
         Err(e) => {
             let message = format!("The account's locale settings are invalid: {e}");
-            return give_up(deps, tenant, job, &owner, &message).await;
+            return give_up(deps, tenant, job, owner, &message).await;
         }
     };
     let name = format!(
@@ -157,7 +235,7 @@ pub async fn run_job(deps: &WorkerDeps, msg: &JobMessage) -> Result<JobOutcome, 
         content_disposition: crate::api::http_util::attachment(&name),
     };
     let mut upload = deps.files.start_upload(&key, &meta).await?;
-    match write_file(deps, tenant, &mut job, &owner, dates, upload.as_mut()).await {
+    match write_file(deps, tenant, job, owner, dates, upload.as_mut()).await {
         Ok(rows) => {
             let stored = upload.complete().await?;
             let output = JobOutput {
@@ -167,9 +245,9 @@ pub async fn run_job(deps: &WorkerDeps, msg: &JobMessage) -> Result<JobOutcome, 
                 sha256: stored.sha256,
                 finished_at: Utc::now(),
             };
-            if jobs::finish(deps.jobs.as_ref(), tenant, &mut job, &owner, output).await? {
+            if jobs::finish(deps.jobs.as_ref(), tenant, job, owner, output).await? {
                 tracing::info!(tenant = %tenant, job = %job.id, rows, "job finished");
-                Ok(JobOutcome::Finished(job))
+                Ok(JobOutcome::Finished(job.clone()))
             } else {
                 Err(WorkerError::LeaseLost)
             }
@@ -178,7 +256,6 @@ pub async fn run_job(deps: &WorkerDeps, msg: &JobMessage) -> Result<JobOutcome, 
             if let Err(abort) = upload.abort().await {
                 tracing::error!(error = ?abort, job = %job.id, "aborting the upload failed");
             }
-            release(deps, tenant, &mut job, &owner).await;
             Err(e)
         }
     }
@@ -187,22 +264,13 @@ pub async fn run_job(deps: &WorkerDeps, msg: &JobMessage) -> Result<JobOutcome, 
 async fn give_up(
     deps: &WorkerDeps,
     tenant: &TenantId,
-    mut job: BulkJob,
+    job: &mut BulkJob,
     owner: &str,
     message: &str,
 ) -> Result<JobOutcome, WorkerError> {
-    if jobs::fail(
-        deps.jobs.as_ref(),
-        tenant,
-        &mut job,
-        owner,
-        message,
-        Utc::now(),
-    )
-    .await?
-    {
+    if jobs::fail(deps.jobs.as_ref(), tenant, job, owner, message, Utc::now()).await? {
         tracing::warn!(tenant = %tenant, job = %job.id, message, "job failed");
-        Ok(JobOutcome::Failed(job))
+        Ok(JobOutcome::Failed(job.clone()))
     } else {
         Err(WorkerError::LeaseLost)
     }

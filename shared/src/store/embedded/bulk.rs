@@ -231,6 +231,45 @@ impl BulkJobStore for EmbeddedStore {
     }
 }
 
+impl EmbeddedStore {
+    /// Every `inProgress` job of every tenant, with its tenant: the jobs a
+    /// dead process may have held when it died (see
+    /// [`crate::service::bulk::release_dead_leases`]).
+    ///
+    /// # Errors
+    /// When SQLite fails or a stored job is corrupt.
+    pub async fn in_progress_jobs(&self) -> Result<Vec<(TenantId, BulkJob)>, StoreError> {
+        self.with_conn(|c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT pk, sk, data FROM export_logs
+                     WHERE sk >= 'JOB#' AND sk < 'JOB$' AND json_extract(data, '$.status') = ?1
+                     ORDER BY pk, sk",
+                )
+                .map_err(sql_err("prepare in-progress jobs"))?;
+            let rows = stmt
+                .query_map(params!["inProgress"], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })
+                .map_err(sql_err("list in-progress jobs"))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (pk, sk, data) = row.map_err(sql_err("read job"))?;
+                let tenant = pk
+                    .strip_prefix("T#")
+                    .ok_or_else(|| StoreError::Corrupt(format!("job {sk} under {pk}")))?;
+                out.push((TenantId::new(tenant), parse(&sk, &data)?));
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Pointer {
     tenant: TenantId,

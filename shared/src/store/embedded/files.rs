@@ -4,6 +4,12 @@
 //! Layout under the root: `files/{key}` (content), `meta/{key}.json`
 //! (headers), `uploads/{uuid}.part` (uploads in progress; renamed into
 //! `files/` on completion, so a half-written file is never visible).
+//!
+//! A part file never outlives its upload: completing renames it, aborting
+//! deletes it, and an upload dropped any other way (an error path, a
+//! cancelled task) deletes it when dropped. Part files left by a killed
+//! process are removed by [`EmbeddedFiles::remove_orphaned_uploads`], which
+//! `exports-local serve` runs at start-up.
 
 use crate::store::files::{
     Digest256, FileKey, FileMeta, FileStore, MultipartUpload, PresignedUrl, StoredFile,
@@ -177,6 +183,33 @@ impl EmbeddedFiles {
             .map_err(io("publish file"))
     }
 
+    /// Removes every `uploads/*.part` file and returns how many there were.
+    /// Only for a process that owns the data directory, before it starts
+    /// any upload: every part file then belongs to a process that died
+    /// mid-upload (`exports-local serve` holds the data directory's lock).
+    ///
+    /// # Errors
+    /// When the directory cannot be read or a file cannot be removed.
+    pub async fn remove_orphaned_uploads(&self) -> Result<usize, StoreError> {
+        let mut entries = match tokio::fs::read_dir(self.root.join("uploads")).await {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(StoreError::backend("read uploads", e)),
+        };
+        let mut removed = 0;
+        while let Some(entry) = entries.next_entry().await.map_err(io("read uploads"))? {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "part") {
+                match tokio::fs::remove_file(&path).await {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(StoreError::backend("remove orphaned upload", e)),
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     fn temp_path(&self) -> PathBuf {
         self.root
             .join("uploads")
@@ -226,8 +259,9 @@ impl FileStore for EmbeddedFiles {
             key: key.clone(),
             meta: meta.clone(),
             tmp,
-            file,
+            file: Some(file),
             digest: Digest256::default(),
+            settled: false,
         }))
     }
 
@@ -246,42 +280,92 @@ impl FileStore for EmbeddedFiles {
     }
 }
 
+/// An upload into `uploads/{uuid}.part`.
 struct EmbeddedUpload {
     store: EmbeddedFiles,
     key: FileKey,
     meta: FileMeta,
     tmp: PathBuf,
-    file: tokio::fs::File,
+    /// `None` once closed.
+    file: Option<tokio::fs::File>,
     digest: Digest256,
+    /// Completed (the part file is now the published file) or aborted (it
+    /// is deleted): nothing left for [`Drop`] to clean up.
+    settled: bool,
+}
+
+impl EmbeddedUpload {
+    fn file(&mut self) -> Result<&mut tokio::fs::File, StoreError> {
+        self.file
+            .as_mut()
+            .ok_or_else(|| StoreError::Corrupt("upload already closed".into()))
+    }
 }
 
 #[async_trait]
 impl MultipartUpload for EmbeddedUpload {
     async fn put_part(&mut self, part: &mut Vec<u8>) -> Result<(), StoreError> {
         self.digest.update(part);
-        self.file.write_all(part).await.map_err(io("write part"))?;
+        self.file()?
+            .write_all(part)
+            .await
+            .map_err(io("write part"))?;
         part.clear();
         Ok(())
     }
 
     async fn complete(mut self: Box<Self>) -> Result<StoredFile, StoreError> {
-        self.file.flush().await.map_err(io("flush upload"))?;
-        self.file.sync_all().await.map_err(io("sync upload"))?;
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| StoreError::Corrupt("upload already closed".into()))?;
+        file.flush().await.map_err(io("flush upload"))?;
+        file.sync_all().await.map_err(io("sync upload"))?;
+        drop(file);
+        // On any error above or here, dropping `self` deletes the part file.
         self.store.publish(&self.tmp, &self.key, &self.meta).await?;
-        let (bytes, sha256) = self.digest.finish();
+        self.settled = true;
+        let (bytes, sha256) = std::mem::take(&mut self.digest).finish();
         Ok(StoredFile {
-            key: self.key,
+            key: self.key.clone(),
             bytes,
             sha256,
         })
     }
 
-    async fn abort(self: Box<Self>) -> Result<(), StoreError> {
-        drop(self.file);
+    async fn abort(mut self: Box<Self>) -> Result<(), StoreError> {
+        drop(self.file.take());
+        self.settled = true;
         match tokio::fs::remove_file(&self.tmp).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(StoreError::backend("abort upload", e)),
+        }
+    }
+}
+
+impl Drop for EmbeddedUpload {
+    /// Deletes the part file of an upload that was neither completed nor
+    /// aborted. Inside a tokio runtime the unlink runs on the blocking pool
+    /// (never blocking a worker thread); outside one, here.
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        drop(self.file.take());
+        let tmp = std::mem::take(&mut self.tmp);
+        let remove = move || match std::fs::remove_file(&tmp) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(error = %e, path = %tmp.display(), "removing an abandoned upload failed")
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn_blocking(remove);
+            }
+            Err(_) => remove(),
         }
     }
 }
@@ -402,6 +486,96 @@ mod tests {
             0
         );
         assert!(!dir.path().join("files/t1/bulk/b.csv").exists());
+    }
+
+    /// The `uploads/*.part` files under `dir`, once the background
+    /// removals of dropped uploads have had up to 5 s to run.
+    async fn parts_settled(dir: &Path, expected: usize) -> usize {
+        let count = || {
+            std::fs::read_dir(dir.join("uploads"))
+                .map(|d| d.count())
+                .unwrap_or(0)
+        };
+        for _ in 0..100 {
+            if count() == expected {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        count()
+    }
+
+    #[tokio::test]
+    async fn an_upload_dropped_without_abort_removes_its_part_file() {
+        // GIVEN an upload with a part written (its part file is there)
+        let dir = tempfile::tempdir().unwrap();
+        let files = EmbeddedFiles::open(dir.path(), "http://x").unwrap();
+        let key = FileKey::new(&TenantId::new("t1"), "bulk", "d.csv").unwrap();
+        let mut up = files.start_upload(&key, &meta()).await.unwrap();
+        up.put_part(&mut vec![b'x'; 1024]).await.unwrap();
+        assert_eq!(parts_settled(dir.path(), 1).await, 1);
+        // WHEN it is dropped, as on an error path or a cancelled task
+        drop(up);
+        // THEN the part file is removed and no file is published
+        assert_eq!(parts_settled(dir.path(), 0).await, 0);
+        assert!(!dir.path().join("files/t1/bulk/d.csv").exists());
+    }
+
+    #[tokio::test]
+    async fn an_upload_whose_completion_fails_removes_its_part_file() {
+        // GIVEN an upload whose destination directory cannot be created
+        // (a regular file stands where the tenant's directory would be)
+        let dir = tempfile::tempdir().unwrap();
+        let files = EmbeddedFiles::open(dir.path(), "http://x").unwrap();
+        std::fs::write(dir.path().join("files/t1"), b"not a directory").unwrap();
+        let key = FileKey::new(&TenantId::new("t1"), "bulk", "e.csv").unwrap();
+        let mut up = files.start_upload(&key, &meta()).await.unwrap();
+        up.put_part(&mut vec![b'x'; 1024]).await.unwrap();
+        // WHEN it is completed
+        let result = up.complete().await;
+        // THEN completing fails and the part file is gone
+        assert!(result.is_err());
+        assert_eq!(parts_settled(dir.path(), 0).await, 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_put_removes_its_part_file() {
+        // GIVEN a store whose destination directory cannot be created
+        let dir = tempfile::tempdir().unwrap();
+        let files = EmbeddedFiles::open(dir.path(), "http://x").unwrap();
+        std::fs::write(dir.path().join("files/t1"), b"not a directory").unwrap();
+        let key = FileKey::new(&TenantId::new("t1"), "sync", "f.csv").unwrap();
+        // WHEN a whole file is put
+        let result = files.put(&key, b"a,b\r\n".to_vec(), &meta()).await;
+        // THEN it fails and leaves no part file
+        assert!(result.is_err());
+        assert_eq!(parts_settled(dir.path(), 0).await, 0);
+    }
+
+    #[tokio::test]
+    async fn orphaned_part_files_are_removed_and_other_files_kept() {
+        // GIVEN part files left by a killed process, and a finished file
+        let dir = tempfile::tempdir().unwrap();
+        let files = EmbeddedFiles::open(dir.path(), "http://x").unwrap();
+        let key = FileKey::new(&TenantId::new("t1"), "bulk", "g.csv").unwrap();
+        files.put(&key, b"done".to_vec(), &meta()).await.unwrap();
+        for n in 0..3 {
+            std::fs::write(dir.path().join(format!("uploads/{n}.part")), b"half").unwrap();
+        }
+        std::fs::write(dir.path().join("uploads/notes.txt"), b"keep").unwrap();
+        // WHEN the orphans are removed
+        let removed = files.remove_orphaned_uploads().await.unwrap();
+        // THEN the three part files are gone; everything else stays
+        assert_eq!(removed, 3);
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("uploads"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(left, ["notes.txt"]);
+        assert_eq!(
+            std::fs::read(dir.path().join("files").join(key.as_str())).unwrap(),
+            b"done"
+        );
     }
 
     #[tokio::test]

@@ -4,6 +4,10 @@
 //! A received message becomes invisible for a visibility timeout; it is
 //! deleted when acknowledged, and reappears (with its receive count raised)
 //! when the timeout passes without an acknowledgement.
+//!
+//! A process that dies holds its in-flight messages until their timeout
+//! passes; [`EmbeddedStore::release_in_flight`] gives them back at once, for
+//! the process that takes over the data directory.
 
 use super::sqlite::{sql_err, EmbeddedStore};
 use crate::store::files::{JobMessage, JobQueue};
@@ -74,6 +78,28 @@ impl EmbeddedStore {
             c.execute("DELETE FROM queue WHERE id = ?1", params![receipt])
                 .map_err(sql_err("ack"))?;
             Ok(())
+        })
+        .await
+    }
+
+    /// Makes every in-flight message (received, not acknowledged, its
+    /// visibility timeout still running) visible now, keeping its receive
+    /// count: the crash counts as a receive, as on SQS. Returns how many.
+    /// Only for the process that owns the data directory, at start-up,
+    /// before its worker receives: then every in-flight message was
+    /// received by a process that is gone.
+    ///
+    /// # Errors
+    /// When SQLite fails.
+    pub async fn release_in_flight(&self) -> Result<u64, StoreError> {
+        self.with_conn(|c| {
+            let now = now_millis();
+            c.execute(
+                "UPDATE queue SET visible_at = ?1 WHERE visible_at > ?1 AND receive_count > 0",
+                params![now],
+            )
+            .map(|n| n as u64)
+            .map_err(sql_err("release in-flight messages"))
         })
         .await
     }
@@ -153,5 +179,41 @@ mod tests {
         assert_eq!(again[0].message, msg("j2"));
         assert_eq!(again[0].receive_count, 2);
         assert_eq!(store.queue_len().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn in_flight_messages_of_a_dead_process_are_received_at_once_after_recovery() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // GIVEN a process that received a message with the local
+            // worker's 300 s visibility, and died without acknowledging it
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            store.send(&msg("j1")).await.unwrap();
+            let got = store.receive(10, Duration::from_secs(300)).await.unwrap();
+            assert_eq!(got.len(), 1);
+            // AND a message it never received
+            store.send(&msg("j2")).await.unwrap();
+        }
+        // WHEN the store is reopened, the message is still hidden
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let hidden = store.receive(10, Duration::from_secs(300)).await.unwrap();
+        assert_eq!(
+            hidden
+                .iter()
+                .map(|r| r.message.job_id.as_str())
+                .collect::<Vec<_>>(),
+            ["j2"]
+        );
+        // AND the recovery releases the in-flight ones (j1, and j2 just received)
+        assert_eq!(store.release_in_flight().await.unwrap(), 2);
+        // THEN both are received immediately, their receive counts kept
+        let again = store.receive(10, Duration::from_secs(300)).await.unwrap();
+        assert_eq!(
+            again
+                .iter()
+                .map(|r| (r.message.job_id.as_str(), r.receive_count))
+                .collect::<Vec<_>>(),
+            [("j1", 2), ("j2", 2)]
+        );
     }
 }
