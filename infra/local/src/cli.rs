@@ -2,9 +2,9 @@
 
 use clap::{Args, Parser, Subcommand};
 use exports_local::demo;
+use exports_local::import::{self, ImportKind};
 use exports_local::options as opts;
 use exports_shared::model::bulk::Permission;
-use exports_shared::model::EntityKind;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -105,14 +105,21 @@ pub enum Command {
         #[command(subcommand)]
         action: OptionsAction,
     },
-    /// Load records from a JSON-lines file, validating every line first.
+    /// Load contacts, organisations, households or activities from a
+    /// JSON-lines file, all or nothing.
+    ///
+    /// Every line is checked; problems are reported as `FILE: line N: field:
+    /// problem` and a file with any invalid line loads nothing (unless
+    /// --skip-invalid). The file is committed in one transaction at its end,
+    /// so a killed import loads nothing. Line formats: docs/data-model.md.
     Import {
         #[command(flatten)]
         common: Common,
         #[arg(long)]
         tenant: String,
-        #[arg(long, value_parser = parse_entity)]
-        entity: EntityKind,
+        /// What the file holds: contacts, organisations, households or activities.
+        #[arg(long, value_parser = parse_import_kind)]
+        entity: ImportKind,
         /// Load the valid lines even when some are invalid.
         #[arg(long)]
         skip_invalid: bool,
@@ -195,6 +202,6 @@ pub fn parse_permission(s: &str) -> Result<Permission, String> {
     Permission::parse(s).ok_or_else(|| "expected createExports or readExports".into())
 }
 
-pub fn parse_entity(s: &str) -> Result<EntityKind, String> {
-    EntityKind::from_path(s).ok_or_else(|| "expected contacts, organisations or households".into())
+pub fn parse_import_kind(s: &str) -> Result<ImportKind, String> {
+    ImportKind::parse(s).ok_or_else(|| format!("expected {}", import::KINDS))
 }

@@ -201,18 +201,23 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             file,
         } => {
             let (_, backend) = open(common.data_dir).await?;
-            let input = std::io::BufReader::new(std::fs::File::open(&file)?);
+            // Checked here, so a missing file is reported before any load.
+            tokio::fs::metadata(&file).await?;
+            let path = file.clone();
+            let open = move || std::fs::File::open(&path).map(std::io::BufReader::new);
             let tenant = TenantId::new(tenant);
-            let report = import::import(
-                input,
-                &tenant,
-                entity,
-                backend.tenant_config().as_ref(),
-                backend.entity_writer().as_ref(),
-                skip_invalid,
-            )
-            .await?;
-            backend.entity_writer().finish_load().await?;
+            let (config, writer, activities) = (
+                backend.tenant_config(),
+                backend.entity_writer(),
+                backend.activities(),
+            );
+            let stores = import::ImportStores {
+                config: config.as_ref(),
+                entities: writer.as_ref(),
+                activities: activities.as_ref(),
+            };
+            let report = import::import(open, &tenant, entity, stores, skip_invalid).await?;
+            writer.finish_load().await?;
             for e in &report.errors {
                 eprintln!("{}: {e}", file.display());
             }

@@ -18,7 +18,7 @@
 //! | TenantConfig | `T#{tenant}` | `RATE#{key id}` | the key's token bucket |
 //! | Entities | `T#{tenant}#ACT#{yyyy-mm-dd}` | `{occurredAt}#{id}` | an activity |
 
-use super::StoreError;
+use super::{RecordLoad, StoreError};
 use crate::model::bulk::{ApiKey, BulkJob, JobOutput, JobStatus, Lease};
 use crate::model::{Record, TenantId};
 use async_trait::async_trait;
@@ -187,6 +187,16 @@ pub trait ActivityStore: Send + Sync {
         tenant: &TenantId,
         records: Vec<Record>,
     ) -> Result<(), StoreError>;
+    /// Starts an all-or-nothing load of the tenant's activities (see
+    /// [`RecordLoad`]); each activity is checked as by
+    /// [`put_activities`](Self::put_activities).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn begin_activity_load(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Box<dyn RecordLoad + '_>, StoreError>;
     /// Up to `limit` activities of one UTC day in time order, after the sort
     /// key `after`; with the sort key to resume from (`None` at the end).
     async fn activities_of_day(

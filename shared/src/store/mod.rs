@@ -200,6 +200,34 @@ pub struct RowPage {
     pub next: Option<PageCursor>,
 }
 
+/// A load in progress (`exports-local import`): records are written batch
+/// by batch, so memory stays flat in their number, and become visible
+/// together when the load is committed. Dropping it uncommitted, or the
+/// process dying first, loads nothing where the backend has transactions
+/// (SQLite: one transaction); where it has none (DynamoDB) each batch is
+/// written as it comes.
+#[async_trait]
+pub trait RecordLoad: Send {
+    /// Adds records to the load (inserting or replacing by id).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails; the load is then over and
+    /// nothing of it is committed.
+    async fn write(&mut self, records: Vec<Record>) -> Result<(), StoreError>;
+
+    /// Makes every record written visible at once; returns how many were
+    /// written (repeated ids counted each time).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails; nothing is committed then.
+    async fn commit(self: Box<Self>) -> Result<u64, StoreError>;
+
+    /// Whether nothing is visible before [`commit`](Self::commit) (one
+    /// transaction). When `false`, each batch is visible once written, so a
+    /// caller that must not load a bad file checks it whole first.
+    fn all_or_nothing(&self) -> bool;
+}
+
 /// Writes records (seeding and `exports-local import`).
 #[async_trait]
 pub trait EntityWriter: Send + Sync {
@@ -210,6 +238,18 @@ pub trait EntityWriter: Send + Sync {
         entity: EntityKind,
         records: Vec<Record>,
     ) -> Result<(), StoreError>;
+
+    /// Starts an all-or-nothing load of one tenant's entity (see
+    /// [`RecordLoad`]). On SQLite the load holds the database's write lock
+    /// until it is committed or dropped.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn begin_load(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+    ) -> Result<Box<dyn RecordLoad + '_>, StoreError>;
 
     /// Called once after a large load (`exports-local seed` and `import`):
     /// a store refreshes what its queries rely on (SQLite: the planner's

@@ -11,14 +11,14 @@
 //!   pointer items, the blocked flag and rate buckets in TenantConfig
 //!   (buckets conditional on `version` too); activities in Entities.
 
-use super::dynamodb::{DynamoStore, BATCH_WRITE_MAX};
+use super::dynamodb::{BatchedLoad, DynamoStore, LoadTarget, BATCH_WRITE_MAX};
 use super::item::{self, string_attr, ConfigItem, Item, DATA};
 use crate::model::bulk::{ApiKey, BulkJob};
 use crate::model::{Record, TenantId};
 use crate::store::bulk::{
     self, ActivityStore, ApiKeyStore, Bucket, BulkJobStore, IdempotencyRecord, JobPage,
 };
-use crate::store::{keys, StoreError};
+use crate::store::{keys, RecordLoad, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -434,6 +434,19 @@ impl ActivityStore for DynamoStore {
             self.batch_write(writes).await?;
         }
         Ok(())
+    }
+
+    /// Not atomic: see [`BatchedLoad`].
+    async fn begin_activity_load(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Box<dyn RecordLoad + '_>, StoreError> {
+        Ok(Box::new(BatchedLoad {
+            store: self,
+            tenant: tenant.clone(),
+            target: LoadTarget::Activities,
+            written: 0,
+        }))
     }
 
     async fn activities_of_day(

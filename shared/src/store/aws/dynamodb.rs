@@ -10,7 +10,9 @@
 //! - `BatchWriteItem` takes at most 25 puts, rejects two puts of one key, is
 //!   not a transaction and may hand back `UnprocessedItems`, so
 //!   [`EntityWriter::put_records`] keeps the last record of each id, writes in
-//!   chunks of 25, and resends unprocessed items with exponential backoff.
+//!   chunks of 25, and resends unprocessed items with exponential backoff;
+//! - there is no transaction for a whole load, so a [`BatchedLoad`] writes
+//!   each batch as it comes: a load that stops part-way leaves what it wrote.
 
 use super::item::{self, ConfigItem, EntityItem, Item};
 use crate::model::{
@@ -21,7 +23,8 @@ use crate::query::engine::{Collector, RowSink, ValueCounter};
 use crate::query::{EntityQuery, QueryAnswer};
 use crate::store::keys;
 use crate::store::{
-    EntitySource, EntityWriter, Page, PageCursor, StoreError, TenantConfigStore, QUERY_PAGE_SIZE,
+    ActivityStore, EntitySource, EntityWriter, Page, PageCursor, RecordLoad, StoreError,
+    TenantConfigStore, QUERY_PAGE_SIZE,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
@@ -436,6 +439,61 @@ impl EntityWriter for DynamoStore {
             self.batch_write(requests).await?;
         }
         Ok(())
+    }
+
+    /// Not atomic: see [`BatchedLoad`].
+    async fn begin_load(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+    ) -> Result<Box<dyn RecordLoad + '_>, StoreError> {
+        Ok(Box::new(BatchedLoad {
+            store: self,
+            tenant: tenant.clone(),
+            target: LoadTarget::Entity(entity),
+            written: 0,
+        }))
+    }
+}
+
+/// What a [`BatchedLoad`] writes.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum LoadTarget {
+    Entity(EntityKind),
+    Activities,
+}
+
+/// A [`RecordLoad`] without a transaction: each batch is written when it
+/// comes, so [`RecordLoad::commit`] has nothing left to do.
+pub(super) struct BatchedLoad<'a> {
+    pub(super) store: &'a DynamoStore,
+    pub(super) tenant: TenantId,
+    pub(super) target: LoadTarget,
+    pub(super) written: u64,
+}
+
+#[async_trait]
+impl RecordLoad for BatchedLoad<'_> {
+    async fn write(&mut self, records: Vec<Record>) -> Result<(), StoreError> {
+        let n = records.len() as u64;
+        match self.target {
+            LoadTarget::Entity(entity) => {
+                self.store
+                    .put_records(&self.tenant, entity, records)
+                    .await?;
+            }
+            LoadTarget::Activities => self.store.put_activities(&self.tenant, records).await?,
+        }
+        self.written += n;
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> Result<u64, StoreError> {
+        Ok(self.written)
+    }
+
+    fn all_or_nothing(&self) -> bool {
+        false
     }
 }
 

@@ -10,7 +10,7 @@ use crate::model::{Record, TenantId};
 use crate::store::bulk::{
     self, ActivityStore, ApiKeyStore, Bucket, BulkJobStore, IdempotencyRecord, JobPage,
 };
-use crate::store::{keys, StoreError};
+use crate::store::{keys, RecordLoad, StoreError};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -419,6 +419,22 @@ impl ActivityStore for EmbeddedStore {
             tx.commit().map_err(sql_err("commit"))
         })
         .await
+    }
+
+    /// One transaction for the whole load (see [`super::load`]).
+    async fn begin_activity_load(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Box<dyn RecordLoad + '_>, StoreError> {
+        let tenant = tenant.clone();
+        Ok(Box::new(self.begin_load_with(move |tx, records| {
+            for r in records {
+                let (at, sk) = bulk::activity_key(r)?;
+                let pk = bulk::activity_pk(&tenant, at.date_naive());
+                upsert(tx, "activities", &pk, &sk, &json(&r.data)?)?;
+            }
+            Ok(())
+        })))
     }
 
     async fn activities_of_day(

@@ -7,6 +7,7 @@
 mod bulk;
 mod entities;
 mod files;
+mod load;
 mod queue;
 mod reference;
 mod sqlite;

@@ -9,8 +9,8 @@ use crate::query::sql as entities_sql;
 use crate::query::{EntityQuery, QueryAnswer};
 use crate::store::keys;
 use crate::store::{
-    EntitySource, EntityWriter, ExportLog, ExportLogStore, Page, PageCursor, RowPage, StoreError,
-    TenantConfigStore,
+    EntitySource, EntityWriter, ExportLog, ExportLogStore, Page, PageCursor, RecordLoad, RowPage,
+    StoreError, TenantConfigStore,
 };
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -111,6 +111,11 @@ impl EmbeddedStore {
                 .map_err(sql_err("analyze"))
         })
         .await
+    }
+
+    /// The connection, for work that holds it across several steps (a load).
+    pub(super) fn shared_connection(&self) -> Arc<Mutex<Connection>> {
+        Arc::clone(&self.conn)
     }
 
     /// Runs `f` with the connection on the blocking pool.
@@ -242,8 +247,12 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
                 .map_err(sql_err("drop the old entities table"))?;
         }
     }
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-        .map_err(sql_err("write schema version"))?;
+    // Written only when it changes: on a current database opening takes no
+    // write lock, so the server can open while an import holds it.
+    if version < SCHEMA_VERSION {
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(sql_err("write schema version"))?;
+    }
     tx.commit().map_err(sql_err("commit migration"))
 }
 
@@ -432,6 +441,25 @@ impl EntityWriter for EmbeddedStore {
             tx.commit().map_err(sql_err("commit"))
         })
         .await
+    }
+
+    /// One transaction for the whole load (see [`super::load`]).
+    async fn begin_load(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+    ) -> Result<Box<dyn RecordLoad + '_>, StoreError> {
+        let shards = self.settings(tenant).await?.shards.max(1);
+        let tenant = tenant.clone();
+        Ok(Box::new(self.begin_load_with(move |tx, records| {
+            entities::upsert(
+                tx,
+                &tenant,
+                entity,
+                |r| keys::shard_of(&r.id, shards),
+                records,
+            )
+        })))
     }
 
     async fn finish_load(&self) -> Result<(), StoreError> {
