@@ -114,12 +114,6 @@ async fn bad_input_of_every_field_is_a_precise_4xx() {
             "viewState.columns[0].formUuid: invalid type",
         ),
         (
-            |b| b["viewState"]["columns"][0]["extra"] = json!(1),
-            400,
-            "BE0201",
-            "viewState.columns[0].extra: unknown field `extra`",
-        ),
-        (
             |b| {
                 b["filters"] =
                     json!([{"field": "netWorth", "operator": "greaterThan", "value": "rich"}])
