@@ -13,7 +13,7 @@ use std::path::Path;
 const DEMO_ACTIVITIES: u64 = 3_000;
 
 /// Serves every API on `127.0.0.1:port` from the embedded backend in
-/// `data_dir` until the process is stopped.
+/// `data_dir` until the process is stopped, under the connection `limits`.
 ///
 /// # Errors
 /// When seeding, the JWT set-up or the listener fails.
@@ -22,6 +22,7 @@ pub async fn start(
     backend: &Backend,
     data_dir: &Path,
     port: u16,
+    limits: serve::Limits,
 ) -> Result<(), Box<dyn std::error::Error>> {
     if settings.jwt_secret.as_deref() == Some(DEV_JWT_SECRET) {
         println!("Using the development JWT secret '{DEV_JWT_SECRET}' (set EXPORTS_JWT_SECRET to change it; local mode only).");
@@ -116,7 +117,12 @@ pub async fn start(
     };
     print_banner(port, &token);
     print_bulk_banner(port, &api_key);
-    serve::serve(app, std::net::SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    serve::serve(
+        app,
+        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        limits,
+    )
+    .await?;
     Ok(())
 }
 
