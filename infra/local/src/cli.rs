@@ -4,8 +4,10 @@ use clap::{Args, Parser, Subcommand};
 use exports_local::demo;
 use exports_local::import::{self, ImportKind};
 use exports_local::options as opts;
+use exports_local::serve::limits::{self, Limits};
 use exports_shared::model::bulk::Permission;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -33,6 +35,8 @@ pub enum Command {
         common: Common,
         #[arg(long, env = "PORT", default_value_t = 3000)]
         port: u16,
+        #[command(flatten)]
+        limits: ServeLimits,
     },
     /// Generate deterministic synthetic data for a tenant.
     Seed {
@@ -125,6 +129,41 @@ pub enum Command {
         skip_invalid: bool,
         file: PathBuf,
     },
+}
+
+/// The connection limits of `serve` (defaults in `serve::limits`; README,
+/// "The local server's connection limits").
+#[derive(Args, Clone)]
+pub struct ServeLimits {
+    /// Time to send a request's line and headers once its first byte
+    /// arrives, e.g. 10s or 500ms [default: 10s].
+    #[arg(long, env = "EXPORTS_SERVE_HEADER_TIMEOUT", value_parser = limits::parse_timeout)]
+    pub header_timeout: Option<Duration>,
+    /// Time an idle keep-alive connection (or one that sends nothing) stays
+    /// open [default: 60s].
+    #[arg(long, env = "EXPORTS_SERVE_IDLE_TIMEOUT", value_parser = limits::parse_timeout)]
+    pub idle_timeout: Option<Duration>,
+    /// Time to send a whole request body once the headers are in; then 408
+    /// [default: 30s].
+    #[arg(long, env = "EXPORTS_SERVE_BODY_TIMEOUT", value_parser = limits::parse_timeout)]
+    pub body_timeout: Option<Duration>,
+    /// Connections served at once; more wait in the listen backlog
+    /// [default: 256].
+    #[arg(long, env = "EXPORTS_SERVE_MAX_CONNECTIONS", value_parser = limits::parse_max_connections)]
+    pub max_connections: Option<usize>,
+}
+
+impl ServeLimits {
+    /// The limits given, the defaults for the others.
+    pub fn into_limits(self) -> Limits {
+        let default = Limits::default();
+        Limits {
+            header_timeout: self.header_timeout.unwrap_or(default.header_timeout),
+            idle_timeout: self.idle_timeout.unwrap_or(default.idle_timeout),
+            body_timeout: self.body_timeout.unwrap_or(default.body_timeout),
+            max_connections: self.max_connections.unwrap_or(default.max_connections),
+        }
+    }
 }
 
 /// `exports-local options ...`

@@ -27,9 +27,20 @@ async fn open(data_dir: PathBuf) -> Result<(Settings, Backend), Box<dyn std::err
 
 async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Serve { common, port } => {
+        Command::Serve {
+            common,
+            port,
+            limits,
+        } => {
             let (settings, backend) = open(common.data_dir.clone()).await?;
-            start::start(&settings, &backend, &common.data_dir, port).await?;
+            start::start(
+                &settings,
+                &backend,
+                &common.data_dir,
+                port,
+                limits.into_limits(),
+            )
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Seed {

@@ -2,19 +2,28 @@
 //!
 //! Requests are turned into `lambda_http` requests and given to the same
 //! handler functions the Lambda entry points call, so local behaviour is
-//! Lambda behaviour.
+//! Lambda behaviour. Signed `/files/...` links stand in for S3 presigned
+//! GETs and are streamed from disk ([`download`]). Connections are served
+//! under [`Limits`]: timeouts and a cap (`serve/conn.rs`).
+
+mod conn;
+pub mod download;
+pub mod limits;
+
+pub use limits::Limits;
 
 use axum::body::Body as AxumBody;
 use axum::extract::{ConnectInfo, Request as AxumRequest, State};
 use axum::response::Response as AxumResponse;
 use exports_shared::api::tabular::{ApiError, ErrorCode};
-use exports_shared::store::embedded::{DownloadError, EmbeddedFiles};
+use exports_shared::store::embedded::EmbeddedFiles;
 use lambda_http::aws_lambda_events::apigw::{
     ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
 };
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// The handlers the local server mounts, and the local file store whose
 /// signed links it answers.
@@ -30,16 +39,10 @@ pub struct App {
 /// The path prefix of signed file links.
 pub const FILES_PREFIX: &str = "/files/";
 
-/// Routes a request to the function that owns its path.
+/// Routes a request to the function that owns its path. (Signed file links
+/// are no function's: the server answers them before this, streaming.)
 pub async fn route(app: &App, req: Request) -> Response<Body> {
     let path = req.uri().path().to_string();
-    if path.starts_with(FILES_PREFIX) {
-        let link = req
-            .uri()
-            .path_and_query()
-            .map_or(path.as_str(), |pq| pq.as_str());
-        return download(&app.files, link).await;
-    }
     if path.starts_with(sync_export::PREFIX) || path == sync_export::PREFIX.trim_end_matches('/') {
         return match sync_export::handle(&app.sync_export, req).await {
             Ok(r) => r,
@@ -68,47 +71,35 @@ pub async fn route(app: &App, req: Request) -> Response<Body> {
     ApiError::new(ErrorCode::NotFound, "Not found").to_response(&path, chrono::Utc::now())
 }
 
-/// Answers a signed link: the file with its stored headers, or 403/404/410.
-async fn download(files: &EmbeddedFiles, path_and_query: &str) -> Response<Body> {
-    let outcome = files
-        .open_link(path_and_query, chrono::Utc::now().timestamp())
-        .await;
-    let (status, body, meta) = match outcome {
-        Ok((path, meta)) => match tokio::fs::read(&path).await {
-            Ok(bytes) => (200, Body::Binary(bytes), Some(meta)),
-            Err(_) => (404, Body::Text("file not found".into()), None),
-        },
-        Err(DownloadError::BadSignature) => (403, Body::Text("invalid link".into()), None),
-        Err(DownloadError::Expired) => (410, Body::Text("link expired".into()), None),
-        Err(DownloadError::NotFound) => (404, Body::Text("file not found".into()), None),
-    };
-    let mut builder = Response::builder().status(status);
-    builder = match &meta {
-        Some(m) => builder
-            .header(http::header::CONTENT_TYPE, m.content_type.as_str())
-            .header(
-                http::header::CONTENT_DISPOSITION,
-                m.content_disposition.as_str(),
-            ),
-        None => builder.header(http::header::CONTENT_TYPE, "text/plain"),
-    };
-    builder
-        .body(body)
-        .unwrap_or_else(|_| Response::new(Body::Empty))
+/// The router's state: the functions, and how long a body may take.
+#[derive(Clone)]
+struct Served {
+    app: App,
+    body_timeout: Duration,
 }
 
 async fn dispatch(
-    State(app): State<App>,
+    State(served): State<Served>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: AxumRequest,
 ) -> AxumResponse {
+    if req.uri().path().starts_with(FILES_PREFIX) {
+        let link = req
+            .uri()
+            .path_and_query()
+            .map_or(req.uri().path(), |pq| pq.as_str());
+        let range = req.headers().get(http::header::RANGE);
+        return download::download(&served.app.files, link, range).await;
+    }
     let (parts, body) = req.into_parts();
     // The functions answer their own 413, after authentication, in their
     // own error shape; only a body past API Gateway's limit stops here, with
-    // API Gateway's answer.
-    let bytes = match axum::body::to_bytes(body, GATEWAY_MAX_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(_) => return gateway_too_large(),
+    // API Gateway's answer. A body that does not arrive in time is a 408.
+    let read = axum::body::to_bytes(body, GATEWAY_MAX_BODY_BYTES);
+    let bytes = match tokio::time::timeout(served.body_timeout, read).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => return gateway_too_large(),
+        Err(_) => return body_timed_out(),
     };
     let body = if bytes.is_empty() {
         Body::Empty
@@ -118,7 +109,7 @@ async fn dispatch(
     let method = parts.method.clone();
     let request =
         http::Request::from_parts(parts, body).with_request_context(gateway_context(method, peer));
-    to_axum(route(&app, request).await)
+    to_axum(route(&served.app, request).await)
 }
 
 /// The request context API Gateway (HTTP API, payload 2.0) gives a
@@ -147,6 +138,23 @@ fn gateway_too_large() -> AxumResponse {
     resp
 }
 
+/// What the server answers when a request body stalls: 408, and the
+/// connection is closed, since the rest of the body may still come.
+fn body_timed_out() -> AxumResponse {
+    let mut resp = AxumResponse::new(AxumBody::from(r#"{"message":"Request Timeout"}"#));
+    *resp.status_mut() = http::StatusCode::REQUEST_TIMEOUT;
+    let headers = resp.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    resp
+}
+
 fn to_axum(resp: Response<Body>) -> AxumResponse {
     let (parts, body) = resp.into_parts();
     let bytes = match body {
@@ -158,18 +166,17 @@ fn to_axum(resp: Response<Body>) -> AxumResponse {
     AxumResponse::from_parts(parts, AxumBody::from(bytes))
 }
 
-/// Serves until Ctrl-C.
+/// Serves until Ctrl-C, under `limits`.
 ///
 /// # Errors
 /// When the port cannot be bound.
-pub async fn serve(app: App, addr: SocketAddr) -> std::io::Result<()> {
-    let router = axum::Router::new().fallback(dispatch).with_state(app);
+pub async fn serve(app: App, addr: SocketAddr, limits: Limits) -> std::io::Result<()> {
+    let router = axum::Router::new().fallback(dispatch).with_state(Served {
+        app,
+        body_timeout: limits.body_timeout,
+    });
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
+    conn::run(listener, router, limits, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await

@@ -17,7 +17,7 @@ use std::path::Path;
 const DEMO_ACTIVITIES: u64 = 3_000;
 
 /// Serves every API on `127.0.0.1:port` from the embedded backend in
-/// `data_dir` until the process is stopped.
+/// `data_dir` until the process is stopped, under the connection `limits`.
 ///
 /// # Errors
 /// When another process holds the data directory's lock, or seeding, the
@@ -27,6 +27,7 @@ pub async fn start(
     backend: &Backend,
     data_dir: &Path,
     port: u16,
+    limits: serve::Limits,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let _lock = crate::lock::DataDirLock::acquire(data_dir).await?;
     if settings.jwt_secret.as_deref() == Some(DEV_JWT_SECRET) {
@@ -126,7 +127,12 @@ pub async fn start(
     };
     print_banner(port, &token);
     print_bulk_banner(port, &api_key);
-    serve::serve(app, std::net::SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    serve::serve(
+        app,
+        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        limits,
+    )
+    .await?;
     Ok(())
 }
 

@@ -36,10 +36,16 @@ pub fn bin() -> Command {
 
 /// Starts `exports-local serve` on `dir` and waits until it accepts connections.
 pub fn start_serve(dir: &Path) -> (Server, u16) {
+    start_serve_with(dir, &[])
+}
+
+/// As [`start_serve`], with more `serve` flags (e.g. shortened timeouts).
+pub fn start_serve_with(dir: &Path, flags: &[&str]) -> (Server, u16) {
     let port = free_port();
     let child = bin()
         .args(["serve", "--data-dir", dir.to_str().expect("a UTF-8 path")])
         .args(["--port", &port.to_string()])
+        .args(flags)
         .stdout(Stdio::null())
         .spawn()
         .expect("start serve");
