@@ -241,3 +241,48 @@ fn every_variable_a_function_reads_is_set_by_the_template() {
         );
     }
 }
+
+/// The `METHOD /path` routes of the HttpApi events of the function built
+/// from `binary`.
+fn template_routes(binary: &str) -> BTreeSet<String> {
+    let t = template();
+    let lines: Vec<&str> = t.lines().collect();
+    let resource = lines
+        .iter()
+        .position(|l| l.trim() == format!("Binary: {binary}"))
+        .expect("the function's resource");
+    let end = lines[resource..]
+        .iter()
+        .skip(1)
+        .position(|l| l.starts_with("  ") && !l.starts_with("   ") && l.trim_end().ends_with(':'))
+        .map_or(lines.len(), |p| resource + 1 + p);
+    let block: Vec<&str> = lines[resource..end].iter().map(|l| l.trim()).collect();
+    block
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let method = l.strip_prefix("Method:")?.trim();
+            let path = block.get(i + 1)?.strip_prefix("Path:")?.trim();
+            Some(format!("{method} {path}"))
+        })
+        .collect()
+}
+
+#[test]
+fn each_function_serves_exactly_the_routes_the_template_mounts_it_on() {
+    // GIVEN the routes each function crate declares (exports-local serve
+    // routes by them)
+    let declared = [
+        ("sync-export", sync_export::ROUTES),
+        ("export-logs", export_logs::ROUTES),
+        ("config-api", config_api::ROUTES),
+        ("bulk-export-api", bulk_export_api::ROUTES),
+    ];
+    for (binary, routes) in declared {
+        let keys: BTreeSet<String> = routes.iter().map(|r| r.key()).collect();
+        // THEN they are the HttpApi events of its resource in the template
+        assert_eq!(keys, template_routes(binary), "{binary}");
+    }
+    // AND the worker has none
+    assert!(template_routes("bulk-export-worker").is_empty());
+}

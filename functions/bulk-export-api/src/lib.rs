@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use exports_shared::api::bulk::{export_resource, parse_creation, FieldError, FileLink, HttpError};
+use exports_shared::api::gateway::RouteKey;
 use exports_shared::api::http_util::{is_json, normalised_path, source_ip, MAX_BODY_BYTES};
 use exports_shared::auth::api_key::{authenticate_key, ApiKeyError, KeyRequest};
 use exports_shared::auth::rate_limit::RateLimit;
@@ -23,6 +24,14 @@ use std::time::Duration;
 
 /// The collection path.
 pub const PREFIX: &str = "/exports";
+
+/// The API Gateway routes this function is mounted on (`template.yaml`).
+pub const ROUTES: &[RouteKey] = &[
+    RouteKey::new("POST", "/exports"),
+    RouteKey::new("POST", "/exports/"),
+    RouteKey::new("GET", "/exports"),
+    RouteKey::new("GET", "/exports/{id}"),
+];
 /// The largest `size` of a list page.
 pub const MAX_PAGE_SIZE: u32 = 100;
 /// The default `size` of a list page (the conventions').

@@ -15,6 +15,7 @@
 mod lists;
 mod lookups;
 
+use exports_shared::api::gateway::RouteKey;
 use exports_shared::api::http_util::normalised_path;
 use exports_shared::api::tabular::{ApiError, ErrorCode};
 use exports_shared::auth::{authenticate, JwtVerifier};
@@ -39,6 +40,17 @@ pub const OPTIONS_PREFIX: &str = "/api/core/platformconfigs/v1/contacts/";
 pub const GEO_PREFIX: &str = "/api/core/geo/v1/";
 /// The industries lookup.
 pub const INDUSTRIES_PATH: &str = "/api/industries";
+
+/// The API Gateway routes this function is mounted on (`template.yaml`).
+pub const ROUTES: &[RouteKey] = &[
+    RouteKey::new("GET", "/api/core/platformconfigs/v1/contacts/{kind}"),
+    RouteKey::new("GET", "/api/industries"),
+    RouteKey::new("GET", "/api/core/geo/v1/countries"),
+    RouteKey::new("GET", "/api/core/geo/v1/cities"),
+    RouteKey::new("GET", "/api/core/geo/v1/phone-codes"),
+    RouteKey::new("POST", "/api/{entity}/filter"),
+    RouteKey::new("POST", "/api/{entity}/filter-values"),
+];
 
 /// One resource of this API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,11 +101,6 @@ impl Route {
             _ => http::Method::GET,
         }
     }
-}
-
-/// Whether this function serves `path` (for `exports-local serve`).
-pub fn serves(path: &str) -> bool {
-    Route::parse(normalised_path(path)).is_some()
 }
 
 /// Why a request failed: a client fault with its body, or an internal failure.
@@ -219,7 +226,5 @@ mod tests {
         ] {
             assert_eq!(Route::parse(none), None, "{none}");
         }
-        assert!(serves("/api/industries/"));
-        assert!(!serves("/api/v2/contacts/exports"));
     }
 }

@@ -12,6 +12,7 @@
 use exports_shared::api::export_logs::{
     filters_of, log_document, parse_create, JsonApiError, JSONAPI_CONTENT_TYPE,
 };
+use exports_shared::api::gateway::RouteKey;
 use exports_shared::api::http_util::{is_json, normalised_path, MAX_BODY_BYTES};
 use exports_shared::api::tabular::ExportFormat;
 use exports_shared::auth::{authenticate, JwtVerifier, Principal};
@@ -41,6 +42,12 @@ pub struct Deps {
 
 /// The path this function serves, and everything under it.
 pub const PREFIX: &str = "/api/v2/contacts/exports";
+
+/// The API Gateway routes this function is mounted on (`template.yaml`).
+pub const ROUTES: &[RouteKey] = &[
+    RouteKey::new("POST", "/api/v2/contacts/exports"),
+    RouteKey::new("GET", "/api/v2/contacts/exports/{id}"),
+];
 
 /// Why a request failed, before it becomes a JSON:API error.
 #[derive(Debug, thiserror::Error)]

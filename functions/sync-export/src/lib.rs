@@ -7,6 +7,7 @@
 pub mod delivery;
 
 pub use delivery::Delivery;
+use exports_shared::api::gateway::RouteKey;
 use exports_shared::api::http_util::{is_json, normalised_path, MAX_BODY_BYTES};
 use exports_shared::api::tabular::{parse_request, ApiError, ErrorCode};
 use exports_shared::auth::{authenticate, JwtVerifier};
@@ -40,6 +41,9 @@ pub fn max_sync_rows_from_env() -> Option<u64> {
 
 /// The path prefix this function serves.
 pub const PREFIX: &str = "/api/exports/";
+
+/// The API Gateway routes this function is mounted on (`template.yaml`).
+pub const ROUTES: &[RouteKey] = &[RouteKey::new("POST", "/api/exports/{entity}")];
 
 /// Handles one request. Never fails: every error becomes a response in the
 /// conventions' error body.

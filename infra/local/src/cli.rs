@@ -29,7 +29,8 @@ pub struct Common {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Serve every API on 127.0.0.1:PORT, seeding the demo tenant on first start.
+    /// Serve every API on 127.0.0.1:PORT (0: a free port, named in the banner),
+    /// seeding the demo tenant on first start.
     Serve {
         #[command(flatten)]
         common: Common,

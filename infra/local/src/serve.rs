@@ -1,8 +1,10 @@
 //! `exports-local serve`: the Lambda handlers behind one local HTTP port.
 //!
-//! Requests are turned into `lambda_http` requests and given to the same
-//! handler functions the Lambda entry points call, so local behaviour is
-//! Lambda behaviour. Signed `/files/...` links stand in for S3 presigned
+//! A request is matched to a function by the routes `template.yaml` mounts
+//! it on, turned into the payload 2.0 event API Gateway HTTP API would
+//! send, converted by `lambda_http` as on Lambda, and given to the same
+//! handler the Lambda entry point calls: local behaviour is Lambda
+//! behaviour. Signed `/files/...` links stand in for S3 presigned
 //! GETs and are streamed from disk ([`download`]). Connections are served
 //! under [`Limits`]: timeouts and a cap (`serve/conn.rs`).
 
@@ -15,13 +17,17 @@ pub use limits::Limits;
 use axum::body::Body as AxumBody;
 use axum::extract::{ConnectInfo, Request as AxumRequest, State};
 use axum::response::Response as AxumResponse;
-use exports_shared::api::tabular::{ApiError, ErrorCode};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use exports_shared::api::gateway::{self, RouteKey};
 use exports_shared::store::embedded::EmbeddedFiles;
 use lambda_http::aws_lambda_events::apigw::{
-    ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
+    ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext,
+    ApiGatewayV2httpRequestContextHttpDescription,
 };
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Body, Request, Response};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -39,36 +45,142 @@ pub struct App {
 /// The path prefix of signed file links.
 pub const FILES_PREFIX: &str = "/files/";
 
-/// Routes a request to the function that owns its path. (Signed file links
-/// are no function's: the server answers them before this, streaming.)
-pub async fn route(app: &App, req: Request) -> Response<Body> {
-    let path = req.uri().path().to_string();
-    if path.starts_with(sync_export::PREFIX) || path == sync_export::PREFIX.trim_end_matches('/') {
-        return match sync_export::handle(&app.sync_export, req).await {
-            Ok(r) => r,
-            Err(never) => match never {},
-        };
+/// The functions behind API Gateway, each mounted on its own routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Function {
+    SyncExport,
+    ExportLogs,
+    ConfigApi,
+    BulkExports,
+}
+
+/// Every function with the routes `template.yaml` mounts it on.
+const MOUNTS: [(Function, &[RouteKey]); 4] = [
+    (Function::SyncExport, sync_export::ROUTES),
+    (Function::ExportLogs, export_logs::ROUTES),
+    (Function::ConfigApi, config_api::ROUTES),
+    (Function::BulkExports, bulk_export_api::ROUTES),
+];
+
+/// The function and route that API Gateway would pick for `method` and
+/// `raw_path`, with the path parameters it binds.
+fn mount(method: &str, raw_path: &str) -> Option<(Function, RouteKey, HashMap<String, String>)> {
+    MOUNTS.iter().find_map(|(function, routes)| {
+        gateway::find(routes, method, raw_path).map(|(route, params)| (*function, *route, params))
+    })
+}
+
+/// What one request carries to API Gateway.
+pub struct Incoming {
+    pub parts: http::request::Parts,
+    pub body: Vec<u8>,
+    pub peer: SocketAddr,
+}
+
+/// Answers `incoming` as API Gateway and the functions would: the route
+/// that matches picks the function, which gets the request API Gateway
+/// builds (payload 2.0, turned into a `lambda_http::Request` by
+/// `lambda_http` itself); no match is API Gateway's own 404.
+pub async fn route(app: &App, incoming: Incoming) -> Response<Body> {
+    let method = incoming.parts.method.as_str().to_string();
+    let raw_path = incoming.parts.uri.path().to_string();
+    let Some((function, route, params)) = mount(&method, &raw_path) else {
+        return gateway_not_found();
+    };
+    let req = Request::from(LambdaRequest::ApiGatewayV2(gateway_event(
+        incoming, &route, params,
+    )));
+    let answered = match function {
+        Function::SyncExport => sync_export::handle(&app.sync_export, req).await,
+        Function::ExportLogs => export_logs::handle(&app.export_logs, req).await,
+        Function::ConfigApi => config_api::handle(&app.config_api, req).await,
+        Function::BulkExports => bulk_export_api::handle(&app.bulk_exports, req).await,
+    };
+    match answered {
+        Ok(r) => r,
+        Err(never) => match never {},
     }
-    if path == export_logs::PREFIX || path.starts_with(&format!("{}/", export_logs::PREFIX)) {
-        return match export_logs::handle(&app.export_logs, req).await {
-            Ok(r) => r,
-            Err(never) => match never {},
-        };
+}
+
+/// The payload 2.0 event API Gateway sends a function for `incoming`
+/// matched to `route`: raw path and query string, path parameters, headers
+/// (repeated ones joined by commas, cookies apart), the request context
+/// with the peer as `sourceIp`, and the body (base64 unless it is UTF-8).
+fn gateway_event(
+    incoming: Incoming,
+    route: &RouteKey,
+    params: HashMap<String, String>,
+) -> ApiGatewayV2httpRequest {
+    let Incoming { parts, body, peer } = incoming;
+    let mut headers = http::HeaderMap::new();
+    let mut cookies = Vec::new();
+    for name in parts.headers.keys() {
+        let values: Vec<&str> = parts
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if name == http::header::COOKIE {
+            cookies.extend(
+                values
+                    .iter()
+                    .flat_map(|v| v.split("; "))
+                    .map(str::to_string),
+            );
+        } else if let Ok(joined) = http::HeaderValue::from_str(&values.join(",")) {
+            headers.insert(name.clone(), joined);
+        }
     }
-    if config_api::serves(&path) {
-        return match config_api::handle(&app.config_api, req).await {
-            Ok(r) => r,
-            Err(never) => match never {},
-        };
+    let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
+    http.method = parts.method.clone();
+    http.path = Some(parts.uri.path().to_string());
+    http.protocol = Some("HTTP/1.1".into());
+    http.source_ip = Some(peer.ip().to_string());
+    http.user_agent = headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut ctx = ApiGatewayV2httpRequestContext::default();
+    ctx.http = http;
+    ctx.route_key = Some(route.key());
+    ctx.stage = Some("$default".into());
+    ctx.request_id = Some(uuid::Uuid::new_v4().to_string());
+    ctx.time_epoch = chrono::Utc::now().timestamp_millis();
+    ctx.domain_name = headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut event = ApiGatewayV2httpRequest::default();
+    event.version = Some("2.0".into());
+    event.route_key = Some(route.key());
+    event.raw_path = Some(parts.uri.path().to_string());
+    event.raw_query_string = Some(parts.uri.query().unwrap_or_default().to_string());
+    event.cookies = (!cookies.is_empty()).then_some(cookies);
+    event.headers = headers;
+    event.path_parameters = params;
+    event.request_context = ctx;
+    if !body.is_empty() {
+        match String::from_utf8(body) {
+            Ok(text) => event.body = Some(text),
+            Err(binary) => {
+                event.body = Some(BASE64.encode(binary.as_bytes()));
+                event.is_base64_encoded = true;
+            }
+        }
     }
-    if path == bulk_export_api::PREFIX || path.starts_with(&format!("{}/", bulk_export_api::PREFIX))
-    {
-        return match bulk_export_api::handle(&app.bulk_exports, req).await {
-            Ok(r) => r,
-            Err(never) => match never {},
-        };
-    }
-    ApiError::new(ErrorCode::NotFound, "Not found").to_response(&path, chrono::Utc::now())
+    event
+}
+
+/// API Gateway's answer to a request that matches no route.
+fn gateway_not_found() -> Response<Body> {
+    let mut resp = Response::new(Body::Text(gateway::NOT_FOUND_BODY.into()));
+    *resp.status_mut() = http::StatusCode::NOT_FOUND;
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    resp
 }
 
 /// The router's state: the functions, and how long a body may take.
@@ -101,26 +213,12 @@ async fn dispatch(
         Ok(Err(_)) => return gateway_too_large(),
         Err(_) => return body_timed_out(),
     };
-    let body = if bytes.is_empty() {
-        Body::Empty
-    } else {
-        Body::Binary(bytes.to_vec())
+    let incoming = Incoming {
+        parts,
+        body: bytes.to_vec(),
+        peer,
     };
-    let method = parts.method.clone();
-    let request =
-        http::Request::from_parts(parts, body).with_request_context(gateway_context(method, peer));
-    to_axum(route(&served.app, request).await)
-}
-
-/// The request context API Gateway (HTTP API, payload 2.0) gives a
-/// function: here, the method and the peer's address as `sourceIp`.
-fn gateway_context(method: http::Method, peer: SocketAddr) -> RequestContext {
-    let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
-    http.method = method;
-    http.source_ip = Some(peer.ip().to_string());
-    let mut ctx = ApiGatewayV2httpRequestContext::default();
-    ctx.http = http;
-    RequestContext::ApiGatewayV2(ctx)
+    to_axum(route(&served.app, incoming).await)
 }
 
 /// API Gateway HTTP API's payload limit (10 MB): a larger request never
@@ -166,16 +264,19 @@ fn to_axum(resp: Response<Body>) -> AxumResponse {
     AxumResponse::from_parts(parts, AxumBody::from(bytes))
 }
 
-/// Serves until Ctrl-C, under `limits`.
+/// Serves on `listener` until Ctrl-C, under `limits`.
 ///
 /// # Errors
-/// When the port cannot be bound.
-pub async fn serve(app: App, addr: SocketAddr, limits: Limits) -> std::io::Result<()> {
+/// When accepting connections fails.
+pub async fn serve(
+    app: App,
+    listener: tokio::net::TcpListener,
+    limits: Limits,
+) -> std::io::Result<()> {
     let router = axum::Router::new().fallback(dispatch).with_state(Served {
         app,
         body_timeout: limits.body_timeout,
     });
-    let listener = tokio::net::TcpListener::bind(addr).await?;
     conn::run(listener, router, limits, async {
         let _ = tokio::signal::ctrl_c().await;
     })

@@ -16,7 +16,8 @@ use std::path::Path;
 /// Activities seeded into the demo tenant.
 const DEMO_ACTIVITIES: u64 = 3_000;
 
-/// Serves every API on `127.0.0.1:port` from the embedded backend in
+/// Serves every API on `127.0.0.1:port` (0: a free port, named in the
+/// banner's first line) from the embedded backend in
 /// `data_dir` until the process is stopped, under the connection `limits`.
 ///
 /// # Errors
@@ -64,6 +65,10 @@ pub async fn start(
         &token_request(settings, demo::DEMO_TENANT),
         &token::signing_secret(settings),
     )?;
+    // Port 0 takes a free port; the banner names the one bound.
+    let listener =
+        tokio::net::TcpListener::bind(std::net::SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    let port = listener.local_addr()?.port();
     let files = exports_shared::store::embedded::EmbeddedFiles::open(
         data_dir,
         format!("http://127.0.0.1:{port}"),
@@ -127,12 +132,7 @@ pub async fn start(
     };
     print_banner(port, &token);
     print_bulk_banner(port, &api_key);
-    serve::serve(
-        app,
-        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        limits,
-    )
-    .await?;
+    serve::serve(app, listener, limits).await?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! The bulk export worker of `exports-local serve`: polls the SQLite job
-//! queue and runs each message through the same [`run_delivery`] the Lambda
-//! worker calls. A message is acknowledged when its run completes (or the
+//! queue and hands each message, as the SQS record Lambda would deliver
+//! (body and `ApproximateReceiveCount`), to the worker function's own
+//! [`bulk_export_worker::process`]. A message is acknowledged when its run completes (or the
 //! job was already done, or it was marked `error`); otherwise it reappears
 //! after the visibility timeout, like SQS. The receive count goes with each
 //! run, so the last allowed one that fails marks the job `error` (the rule
@@ -8,7 +9,8 @@
 //! still `inProgress`. Messages queued before a restart are picked up
 //! after it, and [`recover`] gives back at once what a killed server held.
 
-use exports_shared::service::bulk::{release_dead_leases, run_delivery, Delivery, WorkerDeps};
+use aws_lambda_events::event::sqs::SqsMessage;
+use exports_shared::service::bulk::{release_dead_leases, WorkerDeps};
 use exports_shared::store::embedded::{EmbeddedFiles, EmbeddedStore};
 use exports_shared::store::StoreError;
 use std::time::Duration;
@@ -78,11 +80,8 @@ pub async fn run(queue: EmbeddedStore, deps: WorkerDeps, visibility: Duration, m
         let runs = received.into_iter().map(|m| {
             let (queue, deps) = (queue.clone(), deps.clone());
             tokio::spawn(async move {
-                let delivery = Delivery {
-                    receive_count: m.receive_count,
-                    max_receives,
-                };
-                match run_delivery(&deps, &m.message, delivery).await {
+                let record = sqs_record(&m.message, m.receive_count);
+                match bulk_export_worker::process(&deps, max_receives, &record).await {
                     Ok(outcome) => {
                         tracing::info!(job = %m.message.job_id, ?outcome, "bulk job processed");
                         if let Err(e) = queue.ack(m.receipt).await {
@@ -90,7 +89,7 @@ pub async fn run(queue: EmbeddedStore, deps: WorkerDeps, visibility: Duration, m
                         }
                     }
                     Err(e) => {
-                        tracing::warn!(job = %m.message.job_id, receives = m.receive_count, error = ?e, "bulk job failed; it will be retried");
+                        tracing::warn!(job = %m.message.job_id, receives = m.receive_count, error = %e, "bulk job failed; it will be retried");
                     }
                 }
             })
@@ -99,4 +98,16 @@ pub async fn run(queue: EmbeddedStore, deps: WorkerDeps, visibility: Duration, m
             let _ = r.await;
         }
     }
+}
+
+/// The SQS record Lambda would deliver for `message` on its
+/// `receive_count`-th receive.
+fn sqs_record(message: &exports_shared::store::JobMessage, receive_count: u32) -> SqsMessage {
+    let mut record = SqsMessage::default();
+    record.message_id = Some(message.job_id.to_string());
+    record.body = serde_json::to_string(message).ok();
+    record
+        .attributes
+        .insert("ApproximateReceiveCount".into(), receive_count.to_string());
+    record
 }

@@ -15,7 +15,15 @@ use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{bin, free_port, request, start_serve};
+use support::{bin, request, start_serve};
+
+/// A port free a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
 
 /// One GET with the API key; returns the status and the body.
 fn get(port: u16, path: &str, key: &str) -> (u16, Vec<u8>) {

@@ -5,6 +5,7 @@
 
 pub mod bulk;
 pub mod export_logs;
+pub mod gateway;
 pub mod http_util;
 pub mod json;
 pub mod listing;

@@ -1,8 +1,8 @@
 //! What the tests that run the real `exports-local serve` share: starting
 //! it on a free port, stopping it, and plain HTTP/1.1 requests to it.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,13 +15,6 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// The binary, with no settings inherited from the caller's environment.
@@ -40,21 +33,45 @@ pub fn start_serve(dir: &Path) -> (Server, u16) {
 }
 
 /// As [`start_serve`], with more `serve` flags (e.g. shortened timeouts).
+///
+/// The server binds a free port itself (`--port 0`) and names it in its
+/// banner, so two servers started at once never race for one port and the
+/// port answered is always this server's.
 pub fn start_serve_with(dir: &Path, flags: &[&str]) -> (Server, u16) {
-    let port = free_port();
-    let child = bin()
+    let mut child = bin()
         .args(["serve", "--data-dir", dir.to_str().expect("a UTF-8 path")])
-        .args(["--port", &port.to_string()])
+        .args(["--port", "0"])
         .args(flags)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .spawn()
         .expect("start serve");
+    let stdout = child.stdout.take().expect("piped stdout");
     let server = Server(child);
+    let (found, port) = std::sync::mpsc::channel();
+    // Read the banner for the port, then keep draining so the server
+    // never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut found = Some(found);
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let port = line
+                .trim()
+                .strip_prefix("Exports service listening on http://127.0.0.1:")
+                .and_then(|p| p.parse::<u16>().ok());
+            if let (Some(port), Some(tx)) = (port, found.as_ref()) {
+                let _ = tx.send(port);
+                found = None;
+            }
+        }
+    });
+    let port = port
+        .recv_timeout(Duration::from_secs(120))
+        .expect("serve did not start");
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
             started.elapsed() < Duration::from_secs(120),
-            "serve did not start"
+            "serve did not accept connections"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
