@@ -10,7 +10,7 @@
 use chrono::TimeZone;
 use exports_shared::api::tabular::parse_request;
 use exports_shared::model::{EntityKind, TenantId};
-use exports_shared::service::tabular;
+use exports_shared::service::tabular::{export_with, ExportOptions};
 use exports_shared::store::embedded::EmbeddedStore;
 use exports_shared::store::EntitySource;
 use std::path::PathBuf;
@@ -39,10 +39,20 @@ async fn export(store: &EmbeddedStore, name: &str, entity: EntityKind) -> Vec<u8
     let body = std::fs::read(fixture(&format!("{name}.json"))).expect("request body");
     let req = parse_request(&body).expect("a valid request");
     let now = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap();
-    tabular::export(store, store, &TenantId::new(TENANT), entity, &req, now)
-        .await
-        .unwrap_or_else(|e| panic!("{name}: {e:?}"))
-        .bytes
+    // The service call the sync-export handler makes, without a deployment
+    // row cap.
+    export_with(
+        store,
+        store,
+        &TenantId::new(TENANT),
+        entity,
+        &req,
+        now,
+        ExportOptions::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{name}: {e:?}"))
+    .bytes
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Bearer JWT verification (and minting, for local development and tests).
 
-use super::principal::AuthError;
+use super::error::AuthError;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 

@@ -7,14 +7,16 @@
 //! verified claims.
 
 pub mod api_key;
+mod error;
 mod jwt;
 mod principal;
 pub mod rate_limit;
 
+pub use error::AuthError;
 /// The error of [`mint_hs256`].
 pub use jsonwebtoken::errors::Error as TokenError;
 pub use jwt::{
     mint_hs256, Audience, Claims, JwksError, JwtConfig, JwtVerifier, VerifyingKey,
     CLOCK_LEEWAY_SECS,
 };
-pub use principal::{authenticate, AuthError, Principal, Role, UserType};
+pub use principal::{authenticate, Principal, Role, UserType};

@@ -1,7 +1,7 @@
 //! The column registry: the standard columns of each entity and the tenant's
 //! custom fields, resolved from the ids clients send.
 
-use super::custom::CustomFieldDef;
+use super::custom::{CustomFieldDef, CUSTOM_PREFIX};
 use super::entity::EntityKind;
 use super::value::FieldType;
 
@@ -131,9 +131,6 @@ pub enum ColumnError {
     #[error("custom field '{id}' does not belong to form '{form}'")]
     WrongForm { id: String, form: String },
 }
-
-/// The prefix of custom field ids.
-pub const CUSTOM_PREFIX: &str = "custom:cf_";
 
 /// Resolves a column id (standard, alias or `custom:cf_{uuid|key}`) for an entity.
 ///

@@ -4,6 +4,10 @@ use super::entity::EntityKind;
 use super::value::FieldType;
 use serde::{Deserialize, Serialize};
 
+/// The prefix of custom field ids: a column `custom:cf_{uuid|key}` names a
+/// custom field, and records store its value under `custom:cf_{uuid}`.
+pub const CUSTOM_PREFIX: &str = "custom:cf_";
+
 /// A custom field definition (TenantConfig `CF#{entity}#{uuid}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,6 +27,6 @@ pub struct CustomFieldDef {
 impl CustomFieldDef {
     /// The key under which records store this field's value.
     pub fn storage_key(&self) -> String {
-        format!("{}{}", super::columns::CUSTOM_PREFIX, self.uuid)
+        format!("{CUSTOM_PREFIX}{}", self.uuid)
     }
 }

@@ -284,7 +284,7 @@ pub fn build_plan(
     let mut errors = Vec::new();
     for (i, c) in columns.iter().enumerate() {
         let path = format!("viewState.columns[{i}]");
-        let is_custom_id = c.id.starts_with(crate::model::columns::CUSTOM_PREFIX);
+        let is_custom_id = c.id.starts_with(crate::model::custom::CUSTOM_PREFIX);
         if c.custom.is_some_and(|custom| custom != is_custom_id) {
             errors.push(format!(
                 "{path}.custom: {} does not match id '{}' (custom ids look like custom:cf_{{uuid}})",
@@ -330,7 +330,7 @@ pub fn build_plan(
     }
     let has_custom = columns
         .iter()
-        .any(|c| c.id.starts_with(crate::model::columns::CUSTOM_PREFIX));
+        .any(|c| c.id.starts_with(crate::model::custom::CUSTOM_PREFIX));
     if req.include_all_custom_fields == Some(true) && !has_custom {
         for def in &view.custom_fields {
             planned.push(view.planned_column(

@@ -47,31 +47,6 @@ impl From<ApiError> for ExportError {
     }
 }
 
-/// Runs a synchronous export for a verified tenant.
-///
-/// # Errors
-/// [`ExportError::Client`] for anything wrong with the request or its result
-/// (no rows, too many rows); other variants for internal failures.
-pub async fn export(
-    entities: &dyn EntitySource,
-    config: &dyn TenantConfigStore,
-    tenant: &TenantId,
-    entity: EntityKind,
-    req: &TabularExportRequest,
-    now: DateTime<Utc>,
-) -> Result<RenderedExport, ExportError> {
-    export_with(
-        entities,
-        config,
-        tenant,
-        entity,
-        req,
-        now,
-        ExportOptions::default(),
-    )
-    .await
-}
-
 /// How one caller of the pipeline differs from the tabular API's defaults.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ExportOptions {
@@ -88,10 +63,11 @@ pub struct ExportOptions {
     pub option_values: OptionValues,
 }
 
-/// [`export`], with [`ExportOptions`].
+/// Runs a synchronous export for a verified tenant, as [`ExportOptions`] say.
 ///
 /// # Errors
-/// As [`export`].
+/// [`ExportError::Client`] for anything wrong with the request or its result
+/// (no rows, too many rows); other variants for internal failures.
 pub async fn export_with(
     entities: &dyn EntitySource,
     config: &dyn TenantConfigStore,
@@ -117,7 +93,7 @@ pub async fn export_with(
 /// the caller to name).
 ///
 /// # Errors
-/// As [`export`].
+/// As [`export_with`].
 pub async fn render(
     entities: &dyn EntitySource,
     tenant: &TenantId,

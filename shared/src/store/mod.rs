@@ -9,7 +9,7 @@ pub mod bulk;
 pub mod embedded;
 pub mod files;
 pub mod keys;
-pub mod reference_items;
+pub mod kv;
 
 pub use bulk::{ActivityStore, ApiKeyStore, BulkJobStore};
 pub use files::{

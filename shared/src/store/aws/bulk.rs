@@ -12,12 +12,14 @@
 //!   (buckets conditional on `version` too); activities in Entities.
 
 use super::dynamodb::{BatchedLoad, DynamoStore, LoadTarget, BATCH_WRITE_MAX};
-use super::item::{self, string_attr, ConfigItem, Item, DATA};
+use super::item::{self, string_attr, Item, DATA};
 use crate::model::bulk::{ApiKey, BulkJob};
 use crate::model::{Record, TenantId};
 use crate::store::bulk::{
     self, ActivityStore, ApiKeyStore, Bucket, BulkJobStore, IdempotencyRecord, JobPage,
 };
+use crate::store::kv::records::{ApiKeyPointer, Blocked};
+use crate::store::kv::{ConfigItem, KvStore as _};
 use crate::store::{keys, RecordLoad, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
@@ -264,37 +266,27 @@ impl BulkJobStore for DynamoBulkJobs {
     }
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Pointer {
-    tenant: TenantId,
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Blocked {
-    blocked: bool,
-}
-
 #[async_trait]
 impl ApiKeyStore for DynamoStore {
     async fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         let sk = bulk::api_key_sk(&key.sha256);
-        self.put_config(ConfigItem::new(
+        self.put_item(ConfigItem::new(
             keys::tenant_pk(&key.tenant),
             sk.clone(),
             key,
         )?)
         .await?;
-        let pointer = Pointer {
+        let pointer = ApiKeyPointer {
             tenant: key.tenant.clone(),
         };
-        self.put_config(ConfigItem::new(sk, bulk::API_KEY_POINTER_SK, &pointer)?)
+        self.put_item(ConfigItem::new(sk, bulk::API_KEY_POINTER_SK, &pointer)?)
             .await
     }
 
     async fn api_key_by_hash(&self, sha256: &str) -> Result<Option<ApiKey>, StoreError> {
         let sk = bulk::api_key_sk(sha256);
         let Some(p) = self
-            .get_config::<Pointer>(sk.clone(), bulk::API_KEY_POINTER_SK)
+            .get_config::<ApiKeyPointer>(sk.clone(), bulk::API_KEY_POINTER_SK)
             .await?
         else {
             return Ok(None);
@@ -345,7 +337,7 @@ impl ApiKeyStore for DynamoStore {
         tenant: &TenantId,
         blocked: bool,
     ) -> Result<(), StoreError> {
-        self.put_config(ConfigItem::new(
+        self.put_item(ConfigItem::new(
             keys::tenant_pk(tenant),
             bulk::BLOCKED_SK,
             &Blocked { blocked },

@@ -1,5 +1,6 @@
-//! [`DynamoStore`]: [`EntitySource`], [`EntityWriter`] and
-//! [`TenantConfigStore`] over the Entities and TenantConfig tables.
+//! [`DynamoStore`]: [`EntitySource`] and [`EntityWriter`] over the Entities
+//! table. Its TenantConfig table is a [`crate::store::kv::KvStore`]
+//! (`config.rs`), which gives it [`TenantConfigStore`].
 //!
 //! It mirrors [`crate::store::embedded::EmbeddedStore`]: the same keys, the
 //! same `data` JSON, the same cursor format, the same orderings and the same
@@ -14,11 +15,8 @@
 //! - there is no transaction for a whole load, so a [`BatchedLoad`] writes
 //!   each batch as it comes: a load that stops part-way leaves what it wrote.
 
-use super::item::{self, ConfigItem, EntityItem, Item};
-use crate::model::{
-    ConfigOption, CustomFieldDef, EntityKind, OptionKind, Projection, Record, TenantId,
-    TenantSettings, Value,
-};
+use super::item::{self, EntityItem, Item};
+use crate::model::{EntityKind, Projection, Record, TenantId, Value};
 use crate::query::engine::{Collector, RowSink, ValueCounter};
 use crate::query::{EntityQuery, QueryAnswer};
 use crate::store::keys;
@@ -30,7 +28,6 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use futures::{StreamExt as _, TryStreamExt as _};
-use serde::de::DeserializeOwned;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -107,73 +104,9 @@ impl DynamoStore {
         &self.config_table
     }
 
-    /// One TenantConfig value, `None` when absent.
-    pub(super) async fn get_config<T: DeserializeOwned>(
-        &self,
-        pk: String,
-        sk: &str,
-    ) -> Result<Option<T>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.config_table)
-            .set_key(Some(item::key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::backend(format!("get {} {sk}", self.config_table), e))?;
-        out.item
-            .as_ref()
-            .map(|found| ConfigItem::try_from(found)?.value())
-            .transpose()
-    }
-
-    /// Every TenantConfig value of `pk` whose sort key starts with `prefix`, in
-    /// sort-key order, following `LastEvaluatedKey` to the end.
-    pub(super) async fn list_config<T: DeserializeOwned>(
-        &self,
-        pk: String,
-        prefix: String,
-    ) -> Result<Vec<T>, StoreError> {
-        let mut values = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.config_table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-                .expression_attribute_values(":prefix", AttributeValue::S(prefix.clone()))
-                .consistent_read(true)
-                .set_limit(self.config_page_size)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| {
-                    StoreError::backend(format!("query {} {pk} {prefix}", self.config_table), e)
-                })?;
-            for found in out.items() {
-                values.push(ConfigItem::try_from(found)?.value()?);
-            }
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(values),
-            }
-        }
-    }
-
-    /// Inserts or replaces one TenantConfig item.
-    pub(super) async fn put_config(&self, config: ConfigItem) -> Result<(), StoreError> {
-        let context = format!("put {} {}", self.config_table, config.sk);
-        self.client
-            .put_item()
-            .table_name(&self.config_table)
-            .set_item(Some(Item::from(config)))
-            .send()
-            .await
-            .map_err(|e| StoreError::backend(context, e))?;
-        Ok(())
+    /// `Limit` of each TenantConfig `Query` (see [`Self::with_config_page_size`]).
+    pub(super) fn config_page_size(&self) -> Option<i32> {
+        self.config_page_size
     }
 
     /// Writes one chunk of at most [`BATCH_WRITE_MAX`] puts to the Entities
@@ -497,89 +430,13 @@ impl RecordLoad for BatchedLoad<'_> {
     }
 }
 
-#[async_trait]
-impl TenantConfigStore for DynamoStore {
-    async fn settings(&self, tenant: &TenantId) -> Result<TenantSettings, StoreError> {
-        Ok(self
-            .get_config(keys::tenant_pk(tenant), keys::SETTINGS_SK)
-            .await?
-            .unwrap_or_default())
-    }
-
-    async fn put_settings(
-        &self,
-        tenant: &TenantId,
-        settings: &TenantSettings,
-    ) -> Result<(), StoreError> {
-        self.put_config(ConfigItem::new(
-            keys::tenant_pk(tenant),
-            keys::SETTINGS_SK,
-            settings,
-        )?)
-        .await
-    }
-
-    async fn custom_fields(
-        &self,
-        tenant: &TenantId,
-        entity: EntityKind,
-    ) -> Result<Vec<CustomFieldDef>, StoreError> {
-        let mut defs: Vec<CustomFieldDef> = self
-            .list_config(keys::tenant_pk(tenant), keys::custom_field_prefix(entity))
-            .await?;
-        defs.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.uuid.cmp(&b.uuid)));
-        Ok(defs)
-    }
-
-    async fn put_custom_field(
-        &self,
-        tenant: &TenantId,
-        def: &CustomFieldDef,
-    ) -> Result<(), StoreError> {
-        self.put_config(ConfigItem::new(
-            keys::tenant_pk(tenant),
-            keys::custom_field_sk(def.entity, &def.uuid),
-            def,
-        )?)
-        .await
-    }
-
-    async fn options(
-        &self,
-        tenant: &TenantId,
-        kind: OptionKind,
-    ) -> Result<Vec<ConfigOption>, StoreError> {
-        let mut options: Vec<ConfigOption> = self
-            .list_config(keys::tenant_pk(tenant), keys::option_prefix(kind))
-            .await?;
-        options.sort_by(|a, b| {
-            a.sort_order
-                .cmp(&b.sort_order)
-                .then_with(|| a.code.cmp(&b.code))
-        });
-        Ok(options)
-    }
-
-    async fn put_option(
-        &self,
-        tenant: &TenantId,
-        kind: OptionKind,
-        option: &ConfigOption,
-    ) -> Result<(), StoreError> {
-        self.put_config(ConfigItem::new(
-            keys::tenant_pk(tenant),
-            keys::option_sk(kind, &option.code),
-            option,
-        )?)
-        .await
-    }
-}
-
 /// Without a network: the pure parts, and the store against a fake DynamoDB
 /// made of `aws-smithy-mocks` rules that answer from an in-memory table.
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::TenantSettings;
+    use crate::store::kv::ConfigItem;
     use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput;
     use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
     use aws_sdk_dynamodb::operation::query::QueryOutput;

@@ -6,10 +6,9 @@
 //! naming the item's keys.
 
 use crate::model::Record;
+use crate::store::kv::ConfigItem;
 use crate::store::StoreError;
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
 
@@ -90,45 +89,6 @@ impl TryFrom<&Item> for Record {
         let map: Map<String, Json> = serde_json::from_str(data)
             .map_err(|e| StoreError::Corrupt(format!("{}: {e}", describe(item))))?;
         Ok(Record::new(id, map))
-    }
-}
-
-/// One TenantConfig item: a JSON value under `{pk, sk}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigItem {
-    pub pk: String,
-    pub sk: String,
-    /// The value's JSON text.
-    pub data: String,
-}
-
-impl ConfigItem {
-    /// Serialises `value` under `{pk, sk}`.
-    ///
-    /// # Errors
-    /// [`StoreError::Corrupt`] when the value does not serialise.
-    pub fn new<T: Serialize>(
-        pk: impl Into<String>,
-        sk: impl Into<String>,
-        value: &T,
-    ) -> Result<Self, StoreError> {
-        let sk = sk.into();
-        let data =
-            serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("{sk}: {e}")))?;
-        Ok(ConfigItem {
-            pk: pk.into(),
-            sk,
-            data,
-        })
-    }
-
-    /// The stored value.
-    ///
-    /// # Errors
-    /// [`StoreError::Corrupt`] when `data` is not a `T`.
-    pub fn value<T: DeserializeOwned>(&self) -> Result<T, StoreError> {
-        serde_json::from_str(&self.data)
-            .map_err(|e| StoreError::Corrupt(format!("{}: {e}", self.sk)))
     }
 }
 

@@ -24,10 +24,10 @@
 //! itself is [`DynamoStore`].
 
 mod bulk;
+mod config;
 mod dynamodb;
 mod export_logs;
 pub mod item;
-mod reference;
 mod s3;
 mod sqs;
 

@@ -10,6 +10,7 @@ use crate::model::{Record, TenantId};
 use crate::store::bulk::{
     self, ActivityStore, ApiKeyStore, Bucket, BulkJobStore, IdempotencyRecord, JobPage,
 };
+use crate::store::kv::records::{ApiKeyPointer, Blocked};
 use crate::store::{keys, RecordLoad, StoreError};
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -270,23 +271,13 @@ impl EmbeddedStore {
     }
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Pointer {
-    tenant: TenantId,
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Blocked {
-    blocked: bool,
-}
-
 #[async_trait]
 impl ApiKeyStore for EmbeddedStore {
     async fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         let pk = keys::tenant_pk(&key.tenant);
         let sk = bulk::api_key_sk(&key.sha256);
         let data = json(key)?;
-        let pointer = json(&Pointer {
+        let pointer = json(&ApiKeyPointer {
             tenant: key.tenant.clone(),
         })?;
         self.with_conn(move |c| {
@@ -301,7 +292,7 @@ impl ApiKeyStore for EmbeddedStore {
     async fn api_key_by_hash(&self, sha256: &str) -> Result<Option<ApiKey>, StoreError> {
         let sk = bulk::api_key_sk(sha256);
         self.with_conn(move |c| {
-            let Some(p) = read::<Pointer>(c, CONFIG, &sk, bulk::API_KEY_POINTER_SK)? else {
+            let Some(p) = read::<ApiKeyPointer>(c, CONFIG, &sk, bulk::API_KEY_POINTER_SK)? else {
                 return Ok(None);
             };
             read(c, CONFIG, &keys::tenant_pk(&p.tenant), &sk)

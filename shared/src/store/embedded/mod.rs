@@ -5,11 +5,11 @@
 //! SQLite calls block, so each runs on tokio's blocking pool.
 
 mod bulk;
+mod config;
 mod entities;
 mod files;
 mod load;
 mod queue;
-mod reference;
 mod sqlite;
 
 pub use files::{DownloadError, EmbeddedFiles};

@@ -1,10 +1,9 @@
-//! [`EmbeddedStore`]: every storage trait over one SQLite database.
+//! [`EmbeddedStore`]: every storage trait over one SQLite database. Its
+//! `tenant_config` table is a [`crate::store::kv::KvStore`] (`config.rs`),
+//! which gives it [`TenantConfigStore`].
 
 use super::entities;
-use crate::model::{
-    ConfigOption, CustomFieldDef, EntityKind, OptionKind, Projection, Record, TenantId,
-    TenantSettings, Value,
-};
+use crate::model::{EntityKind, Projection, Record, TenantId, Value};
 use crate::query::sql as entities_sql;
 use crate::query::{EntityQuery, QueryAnswer};
 use crate::store::keys;
@@ -16,7 +15,6 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use sea_query::{Expr, Order, Query, SqliteQueryBuilder};
 use sea_query_rusqlite::RusqliteBinder;
-use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -133,71 +131,6 @@ impl EmbeddedStore {
         })
         .await
         .map_err(|e| StoreError::backend("blocking task", e))?
-    }
-
-    async fn get_config<T: DeserializeOwned + Send + 'static>(
-        &self,
-        pk: String,
-        sk: String,
-    ) -> Result<Option<T>, StoreError> {
-        self.with_conn(move |c| {
-            let data: Option<String> = c
-                .query_row(
-                    "SELECT data FROM tenant_config WHERE pk = ?1 AND sk = ?2",
-                    params![pk, sk],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(sql_err("read config"))?;
-            data.map(|d| {
-                serde_json::from_str(&d).map_err(|e| StoreError::Corrupt(format!("{sk}: {e}")))
-            })
-            .transpose()
-        })
-        .await
-    }
-
-    pub(super) async fn list_config<T: DeserializeOwned + Send + 'static>(
-        &self,
-        pk: String,
-        prefix: String,
-    ) -> Result<Vec<T>, StoreError> {
-        self.with_conn(move |c| {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT sk, data FROM tenant_config WHERE pk = ?1 AND sk >= ?2 AND sk < ?3 ORDER BY sk",
-                )
-                .map_err(sql_err("prepare list"))?;
-            let upper = format!("{prefix}\u{10FFFF}");
-            let rows = stmt
-                .query_map(params![pk, prefix, upper], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                })
-                .map_err(sql_err("list config"))?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (sk, data) = row.map_err(sql_err("read config row"))?;
-                out.push(
-                    serde_json::from_str(&data)
-                        .map_err(|e| StoreError::Corrupt(format!("{sk}: {e}")))?,
-                );
-            }
-            Ok(out)
-        })
-        .await
-    }
-
-    async fn put_config(&self, pk: String, sk: String, data: String) -> Result<(), StoreError> {
-        self.with_conn(move |c| {
-            c.execute(
-                "INSERT INTO tenant_config (pk, sk, data) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (pk, sk) DO UPDATE SET data = excluded.data",
-                params![pk, sk, data],
-            )
-            .map_err(sql_err("write config"))?;
-            Ok(())
-        })
-        .await
     }
 }
 
@@ -464,84 +397,6 @@ impl EntityWriter for EmbeddedStore {
 
     async fn finish_load(&self) -> Result<(), StoreError> {
         self.optimize().await
-    }
-}
-
-#[async_trait]
-impl TenantConfigStore for EmbeddedStore {
-    async fn settings(&self, tenant: &TenantId) -> Result<TenantSettings, StoreError> {
-        Ok(self
-            .get_config(keys::tenant_pk(tenant), keys::SETTINGS_SK.into())
-            .await?
-            .unwrap_or_default())
-    }
-
-    async fn put_settings(
-        &self,
-        tenant: &TenantId,
-        settings: &TenantSettings,
-    ) -> Result<(), StoreError> {
-        self.put_config(
-            keys::tenant_pk(tenant),
-            keys::SETTINGS_SK.into(),
-            to_json(settings)?,
-        )
-        .await
-    }
-
-    async fn custom_fields(
-        &self,
-        tenant: &TenantId,
-        entity: EntityKind,
-    ) -> Result<Vec<CustomFieldDef>, StoreError> {
-        let mut defs: Vec<CustomFieldDef> = self
-            .list_config(keys::tenant_pk(tenant), keys::custom_field_prefix(entity))
-            .await?;
-        defs.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.uuid.cmp(&b.uuid)));
-        Ok(defs)
-    }
-
-    async fn put_custom_field(
-        &self,
-        tenant: &TenantId,
-        def: &CustomFieldDef,
-    ) -> Result<(), StoreError> {
-        self.put_config(
-            keys::tenant_pk(tenant),
-            keys::custom_field_sk(def.entity, &def.uuid),
-            to_json(def)?,
-        )
-        .await
-    }
-
-    async fn options(
-        &self,
-        tenant: &TenantId,
-        kind: OptionKind,
-    ) -> Result<Vec<ConfigOption>, StoreError> {
-        let mut options: Vec<ConfigOption> = self
-            .list_config(keys::tenant_pk(tenant), keys::option_prefix(kind))
-            .await?;
-        options.sort_by(|a, b| {
-            a.sort_order
-                .cmp(&b.sort_order)
-                .then_with(|| a.code.cmp(&b.code))
-        });
-        Ok(options)
-    }
-
-    async fn put_option(
-        &self,
-        tenant: &TenantId,
-        kind: OptionKind,
-        option: &ConfigOption,
-    ) -> Result<(), StoreError> {
-        self.put_config(
-            keys::tenant_pk(tenant),
-            keys::option_sk(kind, &option.code),
-            to_json(option)?,
-        )
-        .await
     }
 }
 

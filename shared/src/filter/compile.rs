@@ -1,136 +1,14 @@
-//! The v2 FilterCondition engine, shared by every API.
-//!
-//! A request's conditions are compiled once against the column registry
-//! ([`compile`]): fields are resolved, operators checked against the field's
-//! type and operands typed. Compiled conditions are then evaluated per row
-//! ([`Condition::matches`]). Conditions combine with AND.
-//!
-//! Text comparisons are case-insensitive. `notEquals`, `notIn` and
-//! `notContains` match empty values. Range operators never match empty values.
+//! Compilation of client conditions against the column registry: fields
+//! resolved, operators checked against the field's type, operands typed.
 
-use crate::model::value::{parse_date, parse_datetime_utc};
-use crate::model::{
-    resolve, ConfigOption, CustomFieldDef, EntityKind, FieldType, ResolvedField, Value,
+use super::{
+    Condition, FilterCondition, FilterContext, FilterError, Operand, Operator, MAX_CONDITIONS,
+    MAX_VALUES,
 };
+use crate::model::value::{parse_date, parse_datetime_utc};
+use crate::model::{resolve, FieldType, ResolvedField, Value};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
-use serde::Deserialize;
 use serde_json::Value as Json;
-
-/// The most conditions one request may hold.
-pub const MAX_CONDITIONS: usize = 100;
-/// The most values an `in` or `notIn` may list.
-pub const MAX_VALUES: usize = 1_000;
-
-/// One condition as clients send it.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct FilterCondition {
-    pub field: String,
-    pub operator: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Json>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub values: Option<Vec<Json>>,
-}
-
-/// The operators of the v2 filtering conventions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operator {
-    Equals,
-    NotEquals,
-    In,
-    NotIn,
-    Contains,
-    NotContains,
-    StartsWith,
-    EndsWith,
-    GreaterThan,
-    GreaterThanOrEqual,
-    LessThan,
-    LessThanOrEqual,
-    Between,
-    IsEmpty,
-    IsNotEmpty,
-}
-
-impl Operator {
-    pub const ALL: [(&'static str, Operator); 15] = [
-        ("equals", Operator::Equals),
-        ("notEquals", Operator::NotEquals),
-        ("in", Operator::In),
-        ("notIn", Operator::NotIn),
-        ("contains", Operator::Contains),
-        ("notContains", Operator::NotContains),
-        ("startsWith", Operator::StartsWith),
-        ("endsWith", Operator::EndsWith),
-        ("greaterThan", Operator::GreaterThan),
-        ("greaterThanOrEqual", Operator::GreaterThanOrEqual),
-        ("lessThan", Operator::LessThan),
-        ("lessThanOrEqual", Operator::LessThanOrEqual),
-        ("between", Operator::Between),
-        ("isEmpty", Operator::IsEmpty),
-        ("isNotEmpty", Operator::IsNotEmpty),
-    ];
-
-    pub fn parse(s: &str) -> Option<Operator> {
-        Operator::ALL.iter().find(|(n, _)| *n == s).map(|(_, o)| *o)
-    }
-
-    pub fn name(self) -> &'static str {
-        Operator::ALL
-            .iter()
-            .find(|(_, o)| *o == self)
-            .map_or("?", |(n, _)| n)
-    }
-
-    fn applies_to(self, ty: FieldType) -> bool {
-        use Operator::*;
-        match self {
-            Contains | NotContains | StartsWith | EndsWith => ty == FieldType::String,
-            GreaterThan | GreaterThanOrEqual | LessThan | LessThanOrEqual | Between => matches!(
-                ty,
-                FieldType::Number | FieldType::Date | FieldType::DateTime
-            ),
-            _ => true,
-        }
-    }
-}
-
-/// Everything compilation needs to know about the tenant and the request.
-#[derive(Debug, Clone)]
-pub struct FilterContext<'a> {
-    pub entity: EntityKind,
-    pub custom_fields: &'a [CustomFieldDef],
-    /// Option lists by field key, to accept display names as well as codes.
-    pub options: &'a [(String, Vec<ConfigOption>)],
-    /// The zone for DATE_TIME operands written without an offset.
-    pub timezone: chrono_tz::Tz,
-}
-
-/// A condition's typed operand (text already lower-cased).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Operand {
-    None,
-    One(Value),
-    Many(Vec<Value>),
-    Range(Value, Value),
-}
-
-/// A compiled condition.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Condition {
-    pub field: ResolvedField,
-    pub operator: Operator,
-    operand: Operand,
-}
-
-/// One precise problem with one condition; `path` is like `filters[2].value`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct FilterError {
-    pub path: String,
-    pub message: String,
-}
 
 /// Compiles conditions, collecting every problem rather than the first.
 ///
@@ -351,7 +229,7 @@ fn json_kind(json: &Json) -> &'static str {
     }
 }
 
-fn truncate(s: &str) -> &str {
+pub(super) fn truncate(s: &str) -> &str {
     let end = s.char_indices().nth(60).map_or(s.len(), |(i, _)| i);
     &s[..end]
 }
@@ -374,71 +252,3 @@ fn parse_filter_datetime(s: &str, tz: chrono_tz::Tz) -> Option<chrono::DateTime<
         })
         .map(|t| t.with_timezone(&chrono::Utc))
 }
-
-#[path = "filter_options.rs"]
-mod options;
-pub use options::check_option_values;
-
-impl Condition {
-    /// The typed operand.
-    pub fn operand(&self) -> &Operand {
-        &self.operand
-    }
-
-    /// Whether a cell value satisfies the condition.
-    pub fn matches(&self, cell: &Value) -> bool {
-        use Operator::*;
-        if cell.is_empty() {
-            return matches!(self.operator, IsEmpty | NotEquals | NotIn | NotContains);
-        }
-        let text = |f: &dyn Fn(&str, &str) -> bool| -> bool {
-            match (cell, &self.operand) {
-                (Value::Text(s), Operand::One(Value::Text(needle))) => f(&s.to_lowercase(), needle),
-                _ => false,
-            }
-        };
-        match self.operator {
-            IsEmpty => false,
-            IsNotEmpty => true,
-            Equals | In => self.any_equal(cell),
-            NotEquals | NotIn => !self.any_equal(cell),
-            Contains => text(&|s, n| s.contains(n)),
-            NotContains => !text(&|s, n| s.contains(n)),
-            StartsWith => text(&|s, n| s.starts_with(n)),
-            EndsWith => text(&|s, n| s.ends_with(n)),
-            GreaterThan => self.compare(cell).is_some_and(|o| o.is_gt()),
-            GreaterThanOrEqual => self.compare(cell).is_some_and(|o| o.is_ge()),
-            LessThan => self.compare(cell).is_some_and(|o| o.is_lt()),
-            LessThanOrEqual => self.compare(cell).is_some_and(|o| o.is_le()),
-            Between => match &self.operand {
-                Operand::Range(lo, hi) => {
-                    cell.cmp_same_type(lo).is_ge() && cell.cmp_same_type(hi).is_le()
-                }
-                _ => false,
-            },
-        }
-    }
-
-    fn any_equal(&self, cell: &Value) -> bool {
-        let eq = |v: &Value| match (cell, v) {
-            (Value::Text(a), Value::Text(b)) => a.to_lowercase() == *b,
-            (a, b) => a == b,
-        };
-        match &self.operand {
-            Operand::One(v) => eq(v),
-            Operand::Many(vs) => vs.iter().any(eq),
-            _ => false,
-        }
-    }
-
-    fn compare(&self, cell: &Value) -> Option<std::cmp::Ordering> {
-        match &self.operand {
-            Operand::One(v) => Some(cell.cmp_same_type(v)),
-            _ => None,
-        }
-    }
-}
-
-#[cfg(test)]
-#[path = "filter_tests.rs"]
-mod tests;
