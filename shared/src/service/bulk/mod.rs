@@ -11,6 +11,7 @@
 //! a dead-letter queue and the job staying `inProgress` forever.
 
 pub mod columns;
+pub mod create;
 mod recovery;
 mod source;
 
