@@ -6,8 +6,8 @@ use crate::json_body;
 use exports_shared::auth::rate_limit::RateLimit;
 use exports_shared::model::bulk::JobStatus;
 use exports_shared::model::TenantId;
+use exports_shared::service::bulk::lease::{claim, Claim};
 use exports_shared::service::bulk::{run_job, JobOutcome, WorkerError, STORAGE_FAILED};
-use exports_shared::store::bulk::{claim, Claim};
 use exports_shared::store::{
     FileKey, FileMeta, FileStore, JobMessage, MultipartUpload, PresignedUrl, StoreError, StoredFile,
 };

@@ -9,12 +9,12 @@ pub mod bulk;
 pub mod embedded;
 pub mod files;
 pub mod keys;
+pub mod queue;
 pub mod reference_items;
 
 pub use bulk::{ActivityStore, ApiKeyStore, BulkJobStore};
-pub use files::{
-    FileKey, FileMeta, FileStore, JobMessage, JobQueue, MultipartUpload, PresignedUrl, StoredFile,
-};
+pub use files::{FileKey, FileMeta, FileStore, MultipartUpload, PresignedUrl, StoredFile};
+pub use queue::{JobMessage, JobQueue};
 
 use crate::model::{
     City, ConfigOption, Country, CustomFieldDef, EntityKind, Industry, OptionKind, PhoneCode,
