@@ -6,8 +6,8 @@ use crate::json_body;
 use exports_shared::auth::rate_limit::RateLimit;
 use exports_shared::model::bulk::JobStatus;
 use exports_shared::model::TenantId;
+use exports_shared::service::bulk::lease::{claim, Claim};
 use exports_shared::service::bulk::{run_job, JobOutcome, WorkerError, STORAGE_FAILED};
-use exports_shared::store::bulk::{claim, Claim};
 use exports_shared::store::{
     FileKey, FileMeta, FileStore, JobMessage, MultipartUpload, PresignedUrl, StoreError, StoredFile,
 };
@@ -402,8 +402,8 @@ pub async fn a_retry_heals_a_post_that_died_after_its_idempotency_record(fx: Bul
         .expect("a valid body");
     let orphan = exports_shared::model::bulk::BulkJob::new_id();
     let record = exports_shared::store::bulk::IdempotencyRecord {
-        key_sha256: bulk_export_api::sha256_hex(b"k-crash"),
-        request_sha256: bulk_export_api::spec_hash(&spec).expect("hash"),
+        key_sha256: exports_shared::service::bulk::create::sha256_hex(b"k-crash"),
+        request_sha256: exports_shared::service::bulk::create::spec_hash(&spec).expect("hash"),
         job_id: orphan.clone(),
         created_at: chrono::Utc::now(),
     };

@@ -10,8 +10,9 @@ use exports_shared::model::bulk::{
     JobStatus, Permission,
 };
 use exports_shared::model::TenantId;
+use exports_shared::service::bulk::lease::{claim, fail, finish, report_progress, Claim};
 use exports_shared::store::aws::DynamoBulkJobs;
-use exports_shared::store::bulk::{claim, fail, finish, report_progress, Claim, IdempotencyRecord};
+use exports_shared::store::bulk::IdempotencyRecord;
 use exports_shared::store::embedded::EmbeddedStore;
 use exports_shared::store::{ActivityStore, ApiKeyStore, BulkJobStore, StoreError};
 use serde_json::json;

@@ -2,23 +2,24 @@
 //! `GET /exports/{id}`: bulk exports, authenticated by API key.
 //!
 //! [`handle`] takes its dependencies, so the Lambda entry point,
-//! `exports-local serve` and the tests run the same code. Every error
-//! becomes an HttpError body in one place, [`to_http_error`].
+//! `exports-local serve` and the tests run the same code. It routes,
+//! authenticates, parses, calls the service
+//! ([`exports_shared::service::bulk::create`]) and writes the result in the
+//! API's wire format. Every error becomes an HttpError body in one place,
+//! [`to_http_error`].
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use exports_shared::api::bulk::{export_resource, parse_creation, FieldError, FileLink, HttpError};
 use exports_shared::api::gateway::RouteKey;
 use exports_shared::api::http_util::{is_json, normalised_path, source_ip, MAX_BODY_BYTES};
 use exports_shared::auth::api_key::{authenticate_key, ApiKeyError, KeyRequest};
 use exports_shared::auth::rate_limit::RateLimit;
-use exports_shared::model::bulk::{ApiKey, BulkJob, ExportSpec, JobStatus, Permission};
-use exports_shared::model::OptionKind;
-use exports_shared::store::bulk::{ApiKeyStore, BulkJobStore, IdempotencyRecord};
-use exports_shared::store::{
-    FileKey, FileStore, JobMessage, JobQueue, StoreError, TenantConfigStore,
-};
+use exports_shared::model::bulk::Permission;
+use exports_shared::service::bulk::create::{BulkExportError, BulkExports, Creation, JobView};
+use exports_shared::store::bulk::{ApiKeyStore, BulkJobStore};
+use exports_shared::store::{FileStore, JobQueue, StoreError, TenantConfigStore};
 use lambda_http::{Body, Request, RequestExt, Response};
-use sha2::{Digest, Sha256};
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -100,6 +101,8 @@ pub enum HandlerError {
     Http(#[from] HttpError),
     #[error("authentication failed")]
     Auth(#[from] ApiKeyError),
+    #[error("the bulk export request failed")]
+    Exports(#[from] BulkExportError),
     #[error("storage failed")]
     Store(#[from] StoreError),
 }
@@ -126,7 +129,28 @@ pub fn to_http_error(err: HandlerError, path: &str) -> HttpError {
             e.retry_after = Some(secs);
             e
         }
-        HandlerError::Auth(ApiKeyError::Store(e)) | HandlerError::Store(e)
+        HandlerError::Exports(BulkExportError::UnknownSegment(segment)) => {
+            HttpError::unprocessable(vec![FieldError {
+                field: "filters.segmentId".into(),
+                message: format!("segment '{segment}' does not exist"),
+            }])
+        }
+        HandlerError::Exports(BulkExportError::InvalidIdempotencyKey) => HttpError::new(
+            400,
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        ),
+        HandlerError::Exports(BulkExportError::IdempotencyConflict) => {
+            HttpError::unprocessable(vec![FieldError {
+                field: "Idempotency-Key".into(),
+                message: "this key was used with a different request body".into(),
+            }])
+        }
+        HandlerError::Exports(BulkExportError::NotFound(_)) => {
+            HttpError::new(404, "Export not found")
+        }
+        HandlerError::Auth(ApiKeyError::Store(e))
+        | HandlerError::Exports(BulkExportError::Store(e))
+        | HandlerError::Store(e)
             if e.is_storage_full() =>
         {
             tracing::error!(error = ?e, path, "bulk export request failed: storage full");
@@ -134,7 +158,9 @@ pub fn to_http_error(err: HandlerError, path: &str) -> HttpError {
             out.retry_after = Some(exports_shared::api::tabular::RETRY_AFTER_SECS);
             out
         }
-        HandlerError::Auth(ApiKeyError::Store(e)) | HandlerError::Store(e) => {
+        HandlerError::Auth(ApiKeyError::Store(e))
+        | HandlerError::Exports(BulkExportError::Store(e))
+        | HandlerError::Store(e) => {
             tracing::error!(error = ?e, source = ?std::error::Error::source(&e), path, "bulk export request failed");
             HttpError::internal()
         }
@@ -168,12 +194,33 @@ pub async fn handle(deps: &Deps, req: Request) -> Result<Response<Body>, std::co
     })
 }
 
+/// The service over the handler's dependencies.
+fn service(deps: &Deps) -> BulkExports<'_> {
+    BulkExports {
+        jobs: deps.jobs.as_ref(),
+        config: deps.config.as_ref(),
+        queue: deps.queue.as_ref(),
+        files: deps.files.as_ref(),
+        url_ttl: deps.url_ttl,
+        retention: deps.retention,
+    }
+}
+
 fn json_response(status: u16, body: &serde_json::Value) -> Result<Response<Body>, HandlerError> {
     Response::builder()
         .status(status)
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(Body::Text(body.to_string()))
         .map_err(|e| StoreError::backend("build response", e).into())
+}
+
+/// The Export resource of a job and its link.
+fn resource(view: &JobView) -> serde_json::Value {
+    let link = view.link.as_ref().map(|l| FileLink {
+        url: l.url.clone(),
+        expires_at: l.expires_at,
+    });
+    export_resource(&view.job, link.as_ref())
 }
 
 async fn handle_inner(deps: &Deps, req: &Request) -> Result<Response<Body>, HandlerError> {
@@ -190,45 +237,59 @@ async fn handle_inner(deps: &Deps, req: &Request) -> Result<Response<Body>, Hand
         permission,
     };
     let key = authenticate_key(deps.keys.as_ref(), asking, deps.rate, now).await?;
+    let exports = service(deps);
     match route {
         Route::Collection if permission == Permission::CreateExports => {
-            create(deps, req, &key, now).await
+            if !is_json(req.headers()) {
+                return Err(HttpError::new(
+                    415,
+                    "Request without application/json Content-Type header",
+                )
+                .into());
+            }
+            let body: &[u8] = req.body().as_ref();
+            if body.len() > MAX_BODY_BYTES {
+                return Err(HttpError::new(
+                    413,
+                    format!("The body may hold at most {MAX_BODY_BYTES} bytes"),
+                )
+                .into());
+            }
+            let spec = parse_creation(body)?;
+            let idempotency = req.headers().get("idempotency-key").map(|v| v.as_bytes());
+            match exports.create(&key.tenant, spec, idempotency, now).await? {
+                Creation::Created(job) => {
+                    tracing::info!(tenant = %key.tenant, job = %job.id, key = %key.id, "bulk export created");
+                    let mut resp = json_response(201, &export_resource(&job, None))?;
+                    if let Ok(v) = format!("{PREFIX}/{}", job.id).parse() {
+                        resp.headers_mut().insert(http::header::LOCATION, v);
+                    }
+                    Ok(resp)
+                }
+                Creation::Replayed(view) => json_response(201, &resource(&view)),
+            }
         }
-        Route::Collection => list(deps, req, &key).await,
-        Route::Export(id) => {
-            let job = deps
-                .jobs
-                .get_job(&key.tenant, id)
-                .await?
-                .ok_or_else(|| HttpError::new(404, "Export not found"))?;
-            let link = file_link(deps, &key, &job).await?;
-            json_response(200, &export_resource(&job, link.as_ref()))
+        Route::Collection => {
+            let page = query_u32(req, "page", 0, 1_000_000)?;
+            let size = query_u32(req, "size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
+            let size = NonZeroU32::new(size).ok_or_else(|| {
+                HttpError::new(
+                    400,
+                    format!("query parameter 'size' must be an integer from 1 to {MAX_PAGE_SIZE}"),
+                )
+            })?;
+            let found = exports.list(&key.tenant, page, size).await?;
+            let body = serde_json::json!({
+                "items": found.items.iter().map(resource).collect::<Vec<_>>(),
+                "page": found.page,
+                "size": found.size,
+                "totalElements": found.total,
+                "totalPages": found.total_pages,
+            });
+            json_response(200, &body)
         }
+        Route::Export(id) => json_response(200, &resource(&exports.get(&key.tenant, id).await?)),
     }
-}
-
-/// A fresh presigned URL of a finished job's file.
-async fn file_link(
-    deps: &Deps,
-    key: &ApiKey,
-    job: &BulkJob,
-) -> Result<Option<FileLink>, HandlerError> {
-    let Some(output) = &job.output else {
-        return Ok(None);
-    };
-    let file = FileKey::parse(&output.file_key)?;
-    // Files live under their tenant's prefix; never presign another's.
-    if !output
-        .file_key
-        .starts_with(&format!("{}/", key.tenant.as_str()))
-    {
-        return Err(StoreError::Corrupt(format!("job {} names a foreign file", job.id)).into());
-    }
-    let url = deps.files.presign_get(&file, deps.url_ttl).await?;
-    Ok(Some(FileLink {
-        url: url.url,
-        expires_at: url.expires_at,
-    }))
 }
 
 fn query_u32(req: &Request, name: &str, default: u32, max: u32) -> Result<u32, HttpError> {
@@ -243,197 +304,4 @@ fn query_u32(req: &Request, name: &str, default: u32, max: u32) -> Result<u32, H
             )),
         },
     }
-}
-
-async fn list(deps: &Deps, req: &Request, key: &ApiKey) -> Result<Response<Body>, HandlerError> {
-    let page = query_u32(req, "page", 0, 1_000_000)?;
-    let size = query_u32(req, "size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
-    if size == 0 {
-        return Err(HttpError::new(
-            400,
-            format!("query parameter 'size' must be an integer from 1 to {MAX_PAGE_SIZE}"),
-        )
-        .into());
-    }
-    let found = deps
-        .jobs
-        .list_jobs(&key.tenant, u64::from(page) * u64::from(size), size)
-        .await?;
-    let mut items = Vec::with_capacity(found.jobs.len());
-    for job in &found.jobs {
-        let link = file_link(deps, key, job).await?;
-        items.push(export_resource(job, link.as_ref()));
-    }
-    let body = serde_json::json!({
-        "items": items,
-        "page": page,
-        "size": size,
-        "totalElements": found.total,
-        "totalPages": found.total.div_ceil(u64::from(size)),
-    });
-    json_response(200, &body)
-}
-
-/// Lower-case hex SHA-256, as idempotency keys are stored.
-pub fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-async fn create(
-    deps: &Deps,
-    req: &Request,
-    key: &ApiKey,
-    now: DateTime<Utc>,
-) -> Result<Response<Body>, HandlerError> {
-    if !is_json(req.headers()) {
-        return Err(
-            HttpError::new(415, "Request without application/json Content-Type header").into(),
-        );
-    }
-    let body: &[u8] = req.body().as_ref();
-    if body.len() > MAX_BODY_BYTES {
-        return Err(HttpError::new(
-            413,
-            format!("The body may hold at most {MAX_BODY_BYTES} bytes"),
-        )
-        .into());
-    }
-    let spec = parse_creation(body)?;
-    if let Some(segment) = &spec.filters.segment_id {
-        let known = deps
-            .config
-            .options(&key.tenant, OptionKind::Segments)
-            .await?
-            .iter()
-            .any(|o| &o.code == segment && !o.deleted);
-        if !known {
-            return Err(HttpError::unprocessable(vec![FieldError {
-                field: "filters.segmentId".into(),
-                message: format!("segment '{segment}' does not exist"),
-            }])
-            .into());
-        }
-    }
-    let idempotency = idempotency_key(req)?;
-    let mut job = BulkJob::new(BulkJob::new_id(), spec.clone(), now);
-    job.ttl = Some(
-        now.timestamp()
-            .saturating_add(deps.retention.as_secs() as i64),
-    );
-    if let Some(idem) = idempotency {
-        let record = IdempotencyRecord {
-            key_sha256: sha256_hex(idem.as_bytes()),
-            request_sha256: spec_hash(&spec)?,
-            job_id: job.id.clone(),
-            created_at: now,
-        };
-        if let Some(existing) = deps.jobs.put_idempotency(&key.tenant, &record).await? {
-            return replay(deps, key, &record, &existing, job).await;
-        }
-    }
-    deps.jobs.create_job(&key.tenant, &job).await?;
-    enqueue(deps, key, &job.id).await?;
-    tracing::info!(tenant = %key.tenant, job = %job.id, key = %key.id, "bulk export created");
-    let mut resp = json_response(201, &export_resource(&job, None))?;
-    if let Ok(v) = format!("{PREFIX}/{}", job.id).parse() {
-        resp.headers_mut().insert(http::header::LOCATION, v);
-    }
-    Ok(resp)
-}
-
-/// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
-fn idempotency_key(req: &Request) -> Result<Option<String>, HttpError> {
-    let Some(v) = req.headers().get("idempotency-key") else {
-        return Ok(None);
-    };
-    match v.to_str() {
-        Ok(s) if !s.is_empty() && s.len() <= 255 && s.bytes().all(|b| b.is_ascii_graphic()) => {
-            Ok(Some(s.to_string()))
-        }
-        _ => Err(HttpError::new(
-            400,
-            "Idempotency-Key must be 1 to 255 visible ASCII characters",
-        )),
-    }
-}
-
-/// The hash an idempotency record keeps of its request: two bodies with
-/// the same meaning (key order, defaults) hash the same.
-///
-/// # Errors
-/// Only if the spec cannot be serialised, which would be a bug.
-pub fn spec_hash(spec: &ExportSpec) -> Result<String, HandlerError> {
-    let canonical = serde_json::to_vec(spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(sha256_hex(&canonical))
-}
-
-/// Queues the job for the worker. Sending twice is harmless: the worker
-/// ignores a finished job and a job another worker holds.
-async fn enqueue(deps: &Deps, key: &ApiKey, job_id: &str) -> Result<(), HandlerError> {
-    deps.queue
-        .send(&JobMessage {
-            tenant: key.tenant.clone(),
-            job_id: job_id.to_string(),
-        })
-        .await?;
-    Ok(())
-}
-
-/// A retried POST: the same export for the same body, 422 for another.
-///
-/// A retry also heals a first request that died part-way: if the recorded
-/// job was never written (a crash after the idempotency record), it is
-/// written now under the recorded id; if it is still `pending` (a crash
-/// before it was queued, or a lost message), it is queued again.
-async fn replay(
-    deps: &Deps,
-    key: &ApiKey,
-    mine: &IdempotencyRecord,
-    existing: &IdempotencyRecord,
-    fresh: BulkJob,
-) -> Result<Response<Body>, HandlerError> {
-    if existing.request_sha256 != mine.request_sha256 {
-        return Err(HttpError::unprocessable(vec![FieldError {
-            field: "Idempotency-Key".into(),
-            message: "this key was used with a different request body".into(),
-        }])
-        .into());
-    }
-    // The first request may still be writing its job.
-    let mut found = None;
-    for _ in 0..20 {
-        found = deps.jobs.get_job(&key.tenant, &existing.job_id).await?;
-        if found.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let job = match found {
-        Some(job) => job,
-        None => {
-            let job = BulkJob {
-                id: existing.job_id.clone(),
-                ..fresh
-            };
-            match deps.jobs.create_job(&key.tenant, &job).await {
-                Ok(()) => job,
-                Err(StoreError::AlreadyExists(_)) => deps
-                    .jobs
-                    .get_job(&key.tenant, &existing.job_id)
-                    .await?
-                    .ok_or_else(|| {
-                        StoreError::Corrupt(format!("job {} vanished", existing.job_id))
-                    })?,
-                Err(e) => return Err(e.into()),
-            }
-        }
-    };
-    if job.status == JobStatus::Pending {
-        enqueue(deps, key, &job.id).await?;
-    }
-    let link = file_link(deps, key, &job).await?;
-    json_response(201, &export_resource(&job, link.as_ref()))
 }

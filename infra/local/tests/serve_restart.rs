@@ -136,7 +136,7 @@ fn a_job_queued_while_serve_was_killed_is_finished_after_a_restart() {
 /// received with the worker's 300 s visibility, the job claimed under a
 /// 2-minute lease with some progress, and an 8 MiB part file in `uploads/`.
 fn leave_a_killed_worker_behind(dir: &Path, id: &str) {
-    use exports_shared::store::bulk::{claim, report_progress, Claim};
+    use exports_shared::service::bulk::lease::{claim, report_progress, Claim};
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let store = EmbeddedStore::open(dir).expect("open store");

@@ -1,5 +1,5 @@
-//! Files (export outputs) and the job queue: the traits, their keys, and the
-//! digest every upload computes.
+//! Files (export outputs): the traits, their keys, and the digest every
+//! upload computes.
 
 use super::StoreError;
 use crate::model::TenantId;
@@ -161,20 +161,6 @@ impl Digest256 {
             hash.iter().map(|b| format!("{b:02x}")).collect(),
         )
     }
-}
-
-/// A bulk job to run, as queued.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobMessage {
-    pub tenant: TenantId,
-    pub job_id: String,
-}
-
-/// Sends jobs to the workers.
-#[async_trait]
-pub trait JobQueue: Send + Sync {
-    async fn send(&self, message: &JobMessage) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]

@@ -1,7 +1,20 @@
 //! The key schema of the design's data model, shared by every backend.
+//!
+//! Bulk export keys (both backends):
+//!
+//! | table | pk | sk | holds |
+//! |---|---|---|---|
+//! | Exports | `T#{tenant}` | `JOB#{uuidv7}` | a [`BulkJob`](crate::model::bulk::BulkJob); newest first = reverse sort-key order |
+//! | Exports | `T#{tenant}` | `IDEM#{sha256(key)}` | an [`IdempotencyRecord`](crate::store::bulk::IdempotencyRecord) |
+//! | TenantConfig | `T#{tenant}` | `APIKEY#{sha256}` | an [`ApiKey`](crate::model::bulk::ApiKey) |
+//! | TenantConfig | `APIKEY#{sha256}` | `APIKEY` | pointer: the key's tenant, to find a key by hash alone |
+//! | TenantConfig | `T#{tenant}` | `BLOCKED` | present when the account is blocked |
+//! | TenantConfig | `T#{tenant}` | `RATE#{key id}` | the key's token bucket |
+//! | Entities | `T#{tenant}#ACT#{yyyy-mm-dd}` | `{occurredAt}#{id}` | an activity |
 
-use crate::model::{EntityKind, OptionKind, TenantId};
+use crate::model::{EntityKind, OptionKind, Record, TenantId};
 use crate::store::{PageCursor, StoreError};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
 /// `T#{tenant}#{CONTACT|ORG|HOUSEHOLD}#{shard}`
 pub fn entity_pk(tenant: &TenantId, entity: EntityKind, shard: u32) -> String {
@@ -74,6 +87,60 @@ pub fn phone_sk(cca2: &str) -> String {
     format!("{PHONE_PREFIX}{cca2}")
 }
 
+/// `JOB#{id}`
+pub fn job_sk(id: &str) -> String {
+    format!("JOB#{id}")
+}
+/// `JOB#`
+pub const JOB_PREFIX: &str = "JOB#";
+/// `IDEM#{sha256 of the client's key}`
+pub fn idempotency_sk(key_sha256: &str) -> String {
+    format!("IDEM#{key_sha256}")
+}
+/// `APIKEY#{sha256}`: the key in its tenant's partition, and the pointer's pk.
+pub fn api_key_sk(sha256: &str) -> String {
+    format!("APIKEY#{sha256}")
+}
+/// `APIKEY#`
+pub const API_KEY_PREFIX: &str = "APIKEY#";
+/// The pointer item's sort key.
+pub const API_KEY_POINTER_SK: &str = "APIKEY";
+/// `BLOCKED`
+pub const BLOCKED_SK: &str = "BLOCKED";
+/// `RATE#{key id}`
+pub fn rate_sk(key_id: &str) -> String {
+    format!("RATE#{key_id}")
+}
+/// `T#{tenant}#ACT#{yyyy-mm-dd}`
+pub fn activity_pk(tenant: &TenantId, day: NaiveDate) -> String {
+    format!("T#{}#ACT#{}", tenant.as_str(), day.format("%Y-%m-%d"))
+}
+
+/// An activity's UTC time and the `{occurredAt}#{id}` sort key, from its
+/// `occurredAt` (RFC 3339, normalised to UTC seconds so keys sort by time).
+///
+/// # Errors
+/// [`StoreError::Corrupt`] when `occurredAt` is missing or not RFC 3339.
+pub fn activity_key(record: &Record) -> Result<(DateTime<Utc>, String), StoreError> {
+    let at = record
+        .get("occurredAt")
+        .as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "activity {}: occurredAt is not RFC 3339",
+                record.id
+            ))
+        })?;
+    let sk = format!(
+        "{}#{}",
+        at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        record.id
+    );
+    Ok((at, sk))
+}
+
 /// The most shards a tenant may have; cursors naming more are refused.
 pub const MAX_SHARDS: u32 = 256;
 
@@ -125,6 +192,17 @@ mod tests {
         assert_eq!(country_sk("CHL"), "COUNTRY#CHL");
         assert_eq!(industry_sk("RETAIL"), "INDUSTRY#RETAIL");
         assert_eq!(phone_sk("CL"), "PHONE#CL");
+    }
+
+    #[test]
+    fn activity_keys_sort_by_utc_time() {
+        let mut m = serde_json::Map::new();
+        m.insert("occurredAt".into(), "2026-01-02T01:30:00-03:00".into());
+        let r = Record::new("a1", m);
+        let (at, sk) = activity_key(&r).unwrap();
+        assert_eq!(sk, "2026-01-02T04:30:00Z#a1");
+        assert_eq!(at.date_naive().to_string(), "2026-01-02");
+        assert!(activity_key(&Record::new("a2", serde_json::Map::new())).is_err());
     }
 
     #[test]

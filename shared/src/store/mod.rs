@@ -10,11 +10,11 @@ pub mod embedded;
 pub mod files;
 pub mod keys;
 pub mod kv;
+pub mod queue;
 
 pub use bulk::{ActivityStore, ApiKeyStore, BulkJobStore};
-pub use files::{
-    FileKey, FileMeta, FileStore, JobMessage, JobQueue, MultipartUpload, PresignedUrl, StoredFile,
-};
+pub use files::{FileKey, FileMeta, FileStore, MultipartUpload, PresignedUrl, StoredFile};
+pub use queue::{JobMessage, JobQueue};
 
 use crate::model::{
     City, ConfigOption, Country, CustomFieldDef, EntityKind, Industry, OptionKind, PhoneCode,

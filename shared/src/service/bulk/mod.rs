@@ -11,6 +11,8 @@
 //! a dead-letter queue and the job staying `inProgress` forever.
 
 pub mod columns;
+pub mod create;
+pub mod lease;
 mod recovery;
 mod source;
 
@@ -19,13 +21,13 @@ pub use recovery::release_dead_leases;
 use crate::model::bulk::{BulkJob, ExportType, JobOutput};
 use crate::model::{EntityKind, OptionKind, Record, TenantId};
 use crate::render::moment::MomentFormatter;
-use crate::store::bulk::{self as jobs, ActivityStore, BulkJobStore, Claim};
-use crate::store::files::{
-    FileKey, FileMeta, FileStore, JobMessage, MultipartUpload, MIN_PART_BYTES,
-};
+use crate::store::bulk::{ActivityStore, BulkJobStore};
+use crate::store::files::{FileKey, FileMeta, FileStore, MultipartUpload, MIN_PART_BYTES};
+use crate::store::queue::JobMessage;
 use crate::store::{EntitySource, StoreError, TenantConfigStore};
 use chrono::Utc;
 use columns::{columns, segment_field, CellWriter};
+use lease::{self as jobs, Claim};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -2,9 +2,10 @@
 //! the leases it held, so its jobs are claimed again at once instead of
 //! after their lease runs out.
 
+use super::lease as jobs;
 use crate::model::bulk::BulkJob;
 use crate::model::TenantId;
-use crate::store::bulk::{self as jobs, BulkJobStore};
+use crate::store::bulk::BulkJobStore;
 use crate::store::StoreError;
 use chrono::{DateTime, Utc};
 

@@ -1,5 +1,5 @@
 //! The bulk export traits over DynamoDB, under the keys of
-//! [`crate::store::bulk`]:
+//! [`crate::store::keys`]:
 //!
 //! - [`DynamoBulkJobs`]: jobs and idempotency records in the Exports table.
 //!   Items carry `data` (the JSON) and a numeric `version`; a job is created
@@ -16,7 +16,7 @@ use super::item::{self, string_attr, Item, DATA};
 use crate::model::bulk::{ApiKey, BulkJob};
 use crate::model::{Record, TenantId};
 use crate::store::bulk::{
-    self, ActivityStore, ApiKeyStore, Bucket, BulkJobStore, IdempotencyRecord, JobPage,
+    ActivityStore, ApiKeyStore, Bucket, BulkJobStore, IdempotencyRecord, JobPage,
 };
 use crate::store::kv::records::{ApiKeyPointer, Blocked};
 use crate::store::kv::{ConfigItem, KvStore as _};
@@ -51,7 +51,7 @@ impl TryFrom<JobItem<'_>> for Item {
     fn try_from(j: JobItem<'_>) -> Result<Item, StoreError> {
         let mut it = versioned(
             keys::tenant_pk(j.tenant),
-            bulk::job_sk(&j.job.id),
+            keys::job_sk(&j.job.id),
             json(j.job)?,
             Some(j.job.version),
         );
@@ -152,7 +152,7 @@ impl DynamoBulkJobs {
 #[async_trait]
 impl BulkJobStore for DynamoBulkJobs {
     async fn create_job(&self, tenant: &TenantId, job: &BulkJob) -> Result<(), StoreError> {
-        let sk = bulk::job_sk(&job.id);
+        let sk = keys::job_sk(&job.id);
         let it = Item::try_from(JobItem { tenant, job })?;
         if put_if(
             &self.client,
@@ -174,7 +174,7 @@ impl BulkJobStore for DynamoBulkJobs {
             &self.client,
             &self.table,
             keys::tenant_pk(tenant),
-            &bulk::job_sk(id),
+            &keys::job_sk(id),
         )
         .await?
         .as_ref()
@@ -219,7 +219,7 @@ impl BulkJobStore for DynamoBulkJobs {
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                 .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-                .expression_attribute_values(":prefix", AttributeValue::S(bulk::JOB_PREFIX.into()))
+                .expression_attribute_values(":prefix", AttributeValue::S(keys::JOB_PREFIX.into()))
                 .scan_index_forward(false)
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
@@ -245,7 +245,7 @@ impl BulkJobStore for DynamoBulkJobs {
         record: &IdempotencyRecord,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let pk = keys::tenant_pk(tenant);
-        let sk = bulk::idempotency_sk(&record.key_sha256);
+        let sk = keys::idempotency_sk(&record.key_sha256);
         let it = versioned(pk.clone(), sk.clone(), json(record)?, None);
         if put_if(
             &self.client,
@@ -269,7 +269,7 @@ impl BulkJobStore for DynamoBulkJobs {
 #[async_trait]
 impl ApiKeyStore for DynamoStore {
     async fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
-        let sk = bulk::api_key_sk(&key.sha256);
+        let sk = keys::api_key_sk(&key.sha256);
         self.put_item(ConfigItem::new(
             keys::tenant_pk(&key.tenant),
             sk.clone(),
@@ -279,14 +279,14 @@ impl ApiKeyStore for DynamoStore {
         let pointer = ApiKeyPointer {
             tenant: key.tenant.clone(),
         };
-        self.put_item(ConfigItem::new(sk, bulk::API_KEY_POINTER_SK, &pointer)?)
+        self.put_item(ConfigItem::new(sk, keys::API_KEY_POINTER_SK, &pointer)?)
             .await
     }
 
     async fn api_key_by_hash(&self, sha256: &str) -> Result<Option<ApiKey>, StoreError> {
-        let sk = bulk::api_key_sk(sha256);
+        let sk = keys::api_key_sk(sha256);
         let Some(p) = self
-            .get_config::<ApiKeyPointer>(sk.clone(), bulk::API_KEY_POINTER_SK)
+            .get_config::<ApiKeyPointer>(sk.clone(), keys::API_KEY_POINTER_SK)
             .await?
         else {
             return Ok(None);
@@ -295,7 +295,7 @@ impl ApiKeyStore for DynamoStore {
     }
 
     async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, StoreError> {
-        self.list_config(keys::tenant_pk(tenant), bulk::API_KEY_PREFIX.into())
+        self.list_config(keys::tenant_pk(tenant), keys::API_KEY_PREFIX.into())
             .await
     }
 
@@ -308,10 +308,10 @@ impl ApiKeyStore for DynamoStore {
         else {
             return Ok(false);
         };
-        let sk = bulk::api_key_sk(&key.sha256);
+        let sk = keys::api_key_sk(&key.sha256);
         // The pointer first: once it is gone the key no longer authenticates.
         for (pk, sk) in [
-            (sk.clone(), bulk::API_KEY_POINTER_SK.to_string()),
+            (sk.clone(), keys::API_KEY_POINTER_SK.to_string()),
             (keys::tenant_pk(tenant), sk),
         ] {
             self.client()
@@ -327,7 +327,7 @@ impl ApiKeyStore for DynamoStore {
 
     async fn account_blocked(&self, tenant: &TenantId) -> Result<bool, StoreError> {
         Ok(self
-            .get_config::<Blocked>(keys::tenant_pk(tenant), bulk::BLOCKED_SK)
+            .get_config::<Blocked>(keys::tenant_pk(tenant), keys::BLOCKED_SK)
             .await?
             .is_some_and(|b| b.blocked))
     }
@@ -339,7 +339,7 @@ impl ApiKeyStore for DynamoStore {
     ) -> Result<(), StoreError> {
         self.put_item(ConfigItem::new(
             keys::tenant_pk(tenant),
-            bulk::BLOCKED_SK,
+            keys::BLOCKED_SK,
             &Blocked { blocked },
         )?)
         .await
@@ -350,7 +350,7 @@ impl ApiKeyStore for DynamoStore {
         tenant: &TenantId,
         key_id: &str,
     ) -> Result<Option<Bucket>, StoreError> {
-        self.get_config(keys::tenant_pk(tenant), &bulk::rate_sk(key_id))
+        self.get_config(keys::tenant_pk(tenant), &keys::rate_sk(key_id))
             .await
     }
 
@@ -363,7 +363,7 @@ impl ApiKeyStore for DynamoStore {
     ) -> Result<bool, StoreError> {
         let it = versioned(
             keys::tenant_pk(tenant),
-            bulk::rate_sk(key_id),
+            keys::rate_sk(key_id),
             json(bucket)?,
             Some(bucket.version),
         );
@@ -403,8 +403,8 @@ impl ActivityStore for DynamoStore {
         let mut by_key: Vec<(String, String, String)> = Vec::with_capacity(records.len());
         let mut index: HashMap<(String, String), usize> = HashMap::new();
         for r in &records {
-            let (at, sk) = bulk::activity_key(r)?;
-            let pk = bulk::activity_pk(tenant, at.date_naive());
+            let (at, sk) = keys::activity_key(r)?;
+            let pk = keys::activity_pk(tenant, at.date_naive());
             let data = json(&r.data)?;
             match index.get(&(pk.clone(), sk.clone())) {
                 Some(&i) => by_key[i].2 = data,
@@ -448,7 +448,7 @@ impl ActivityStore for DynamoStore {
         after: Option<String>,
         limit: usize,
     ) -> Result<(Vec<Record>, Option<String>), StoreError> {
-        let pk = bulk::activity_pk(tenant, day);
+        let pk = keys::activity_pk(tenant, day);
         let limit = limit.max(1);
         let mut out = Vec::with_capacity(limit.min(1_000));
         let mut after = after.filter(|a| !a.is_empty());

@@ -1,7 +1,7 @@
 //! [`SqsQueue`]: the job queue over SQS (`aws-sdk-sqs`). The consumer side is
 //! the worker Lambda's SQS event source.
 
-use crate::store::files::{JobMessage, JobQueue};
+use crate::store::queue::{JobMessage, JobQueue};
 use crate::store::StoreError;
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;

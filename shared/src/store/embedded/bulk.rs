@@ -1,14 +1,14 @@
 //! The bulk export traits on [`EmbeddedStore`]: jobs and idempotency records
 //! in `export_logs` (the Exports table's mirror), keys, the blocked flag and
 //! buckets in `tenant_config`, activities in `activities`, under the keys of
-//! [`crate::store::bulk`]. Conditional writes read and write inside one
+//! [`crate::store::keys`]. Conditional writes read and write inside one
 //! `BEGIN IMMEDIATE` transaction, so they are atomic across processes too.
 
 use super::sqlite::{sql_err, EmbeddedStore};
 use crate::model::bulk::{ApiKey, BulkJob};
 use crate::model::{Record, TenantId};
 use crate::store::bulk::{
-    self, ActivityStore, ApiKeyStore, Bucket, BulkJobStore, IdempotencyRecord, JobPage,
+    ActivityStore, ApiKeyStore, Bucket, BulkJobStore, IdempotencyRecord, JobPage,
 };
 use crate::store::kv::records::{ApiKeyPointer, Blocked};
 use crate::store::{keys, RecordLoad, StoreError};
@@ -131,7 +131,7 @@ const CONFIG: &str = "tenant_config";
 #[async_trait]
 impl BulkJobStore for EmbeddedStore {
     async fn create_job(&self, tenant: &TenantId, job: &BulkJob) -> Result<(), StoreError> {
-        let (pk, sk, data) = (keys::tenant_pk(tenant), bulk::job_sk(&job.id), json(job)?);
+        let (pk, sk, data) = (keys::tenant_pk(tenant), keys::job_sk(&job.id), json(job)?);
         self.with_conn(move |c| {
             if insert_new(c, EXPORTS, &pk, &sk, &data)? {
                 Ok(())
@@ -143,7 +143,7 @@ impl BulkJobStore for EmbeddedStore {
     }
 
     async fn get_job(&self, tenant: &TenantId, id: &str) -> Result<Option<BulkJob>, StoreError> {
-        let (pk, sk) = (keys::tenant_pk(tenant), bulk::job_sk(id));
+        let (pk, sk) = (keys::tenant_pk(tenant), keys::job_sk(id));
         self.with_conn(move |c| read(c, EXPORTS, &pk, &sk)).await
     }
 
@@ -153,7 +153,7 @@ impl BulkJobStore for EmbeddedStore {
         job: &BulkJob,
         expected_version: u64,
     ) -> Result<bool, StoreError> {
-        let (pk, sk, data) = (keys::tenant_pk(tenant), bulk::job_sk(&job.id), json(job)?);
+        let (pk, sk, data) = (keys::tenant_pk(tenant), keys::job_sk(&job.id), json(job)?);
         self.with_conn(move |c| {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -215,7 +215,7 @@ impl BulkJobStore for EmbeddedStore {
         record: &IdempotencyRecord,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let pk = keys::tenant_pk(tenant);
-        let sk = bulk::idempotency_sk(&record.key_sha256);
+        let sk = keys::idempotency_sk(&record.key_sha256);
         let data = json(record)?;
         self.with_conn(move |c| {
             let tx = c
@@ -275,7 +275,7 @@ impl EmbeddedStore {
 impl ApiKeyStore for EmbeddedStore {
     async fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         let pk = keys::tenant_pk(&key.tenant);
-        let sk = bulk::api_key_sk(&key.sha256);
+        let sk = keys::api_key_sk(&key.sha256);
         let data = json(key)?;
         let pointer = json(&ApiKeyPointer {
             tenant: key.tenant.clone(),
@@ -283,16 +283,16 @@ impl ApiKeyStore for EmbeddedStore {
         self.with_conn(move |c| {
             let tx = c.transaction().map_err(sql_err("begin"))?;
             upsert(&tx, CONFIG, &pk, &sk, &data)?;
-            upsert(&tx, CONFIG, &sk, bulk::API_KEY_POINTER_SK, &pointer)?;
+            upsert(&tx, CONFIG, &sk, keys::API_KEY_POINTER_SK, &pointer)?;
             tx.commit().map_err(sql_err("commit"))
         })
         .await
     }
 
     async fn api_key_by_hash(&self, sha256: &str) -> Result<Option<ApiKey>, StoreError> {
-        let sk = bulk::api_key_sk(sha256);
+        let sk = keys::api_key_sk(sha256);
         self.with_conn(move |c| {
-            let Some(p) = read::<ApiKeyPointer>(c, CONFIG, &sk, bulk::API_KEY_POINTER_SK)? else {
+            let Some(p) = read::<ApiKeyPointer>(c, CONFIG, &sk, keys::API_KEY_POINTER_SK)? else {
                 return Ok(None);
             };
             read(c, CONFIG, &keys::tenant_pk(&p.tenant), &sk)
@@ -302,7 +302,7 @@ impl ApiKeyStore for EmbeddedStore {
 
     async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, StoreError> {
         let pk = keys::tenant_pk(tenant);
-        self.with_conn(move |c| prefixed(c, CONFIG, &pk, bulk::API_KEY_PREFIX, false))
+        self.with_conn(move |c| prefixed(c, CONFIG, &pk, keys::API_KEY_PREFIX, false))
             .await
     }
 
@@ -316,12 +316,12 @@ impl ApiKeyStore for EmbeddedStore {
             return Ok(false);
         };
         let pk = keys::tenant_pk(tenant);
-        let sk = bulk::api_key_sk(&key.sha256);
+        let sk = keys::api_key_sk(&key.sha256);
         self.with_conn(move |c| {
             let tx = c.transaction().map_err(sql_err("begin"))?;
             tx.execute(
                 "DELETE FROM tenant_config WHERE (pk = ?1 AND sk = ?2) OR (pk = ?2 AND sk = ?3)",
-                params![pk, sk, bulk::API_KEY_POINTER_SK],
+                params![pk, sk, keys::API_KEY_POINTER_SK],
             )
             .map_err(sql_err("revoke key"))?;
             tx.commit().map_err(sql_err("commit"))?;
@@ -333,7 +333,7 @@ impl ApiKeyStore for EmbeddedStore {
     async fn account_blocked(&self, tenant: &TenantId) -> Result<bool, StoreError> {
         let pk = keys::tenant_pk(tenant);
         self.with_conn(move |c| {
-            Ok(read::<Blocked>(c, CONFIG, &pk, bulk::BLOCKED_SK)?.is_some_and(|b| b.blocked))
+            Ok(read::<Blocked>(c, CONFIG, &pk, keys::BLOCKED_SK)?.is_some_and(|b| b.blocked))
         })
         .await
     }
@@ -345,7 +345,7 @@ impl ApiKeyStore for EmbeddedStore {
     ) -> Result<(), StoreError> {
         let pk = keys::tenant_pk(tenant);
         let data = json(&Blocked { blocked })?;
-        self.with_conn(move |c| upsert(c, CONFIG, &pk, bulk::BLOCKED_SK, &data))
+        self.with_conn(move |c| upsert(c, CONFIG, &pk, keys::BLOCKED_SK, &data))
             .await
     }
 
@@ -354,7 +354,7 @@ impl ApiKeyStore for EmbeddedStore {
         tenant: &TenantId,
         key_id: &str,
     ) -> Result<Option<Bucket>, StoreError> {
-        let (pk, sk) = (keys::tenant_pk(tenant), bulk::rate_sk(key_id));
+        let (pk, sk) = (keys::tenant_pk(tenant), keys::rate_sk(key_id));
         self.with_conn(move |c| read(c, CONFIG, &pk, &sk)).await
     }
 
@@ -367,7 +367,7 @@ impl ApiKeyStore for EmbeddedStore {
     ) -> Result<bool, StoreError> {
         let (pk, sk, data) = (
             keys::tenant_pk(tenant),
-            bulk::rate_sk(key_id),
+            keys::rate_sk(key_id),
             json(bucket)?,
         );
         self.with_conn(move |c| {
@@ -395,9 +395,9 @@ impl ActivityStore for EmbeddedStore {
     ) -> Result<(), StoreError> {
         let mut rows = Vec::with_capacity(records.len());
         for r in &records {
-            let (at, sk) = bulk::activity_key(r)?;
+            let (at, sk) = keys::activity_key(r)?;
             rows.push((
-                bulk::activity_pk(tenant, at.date_naive()),
+                keys::activity_pk(tenant, at.date_naive()),
                 sk,
                 json(&r.data)?,
             ));
@@ -420,8 +420,8 @@ impl ActivityStore for EmbeddedStore {
         let tenant = tenant.clone();
         Ok(Box::new(self.begin_load_with(move |tx, records| {
             for r in records {
-                let (at, sk) = bulk::activity_key(r)?;
-                let pk = bulk::activity_pk(&tenant, at.date_naive());
+                let (at, sk) = keys::activity_key(r)?;
+                let pk = keys::activity_pk(&tenant, at.date_naive());
                 upsert(tx, "activities", &pk, &sk, &json(&r.data)?)?;
             }
             Ok(())
@@ -435,7 +435,7 @@ impl ActivityStore for EmbeddedStore {
         after: Option<String>,
         limit: usize,
     ) -> Result<(Vec<Record>, Option<String>), StoreError> {
-        let pk = bulk::activity_pk(tenant, day);
+        let pk = keys::activity_pk(tenant, day);
         let limit = limit.max(1);
         self.with_conn(move |c| {
             let mut stmt = c

@@ -10,7 +10,7 @@
 //! the process that takes over the data directory.
 
 use super::sqlite::{sql_err, EmbeddedStore};
-use crate::store::files::{JobMessage, JobQueue};
+use crate::store::queue::{JobMessage, JobQueue};
 use crate::store::StoreError;
 use async_trait::async_trait;
 use rusqlite::params;
