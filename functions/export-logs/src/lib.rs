@@ -9,12 +9,15 @@
 //! `exports-local serve` and the tests all call the same code. Every error
 //! becomes a JSON:API error document through [`to_json_api`].
 
+use exports_shared::api::delivery::deliver;
 use exports_shared::api::export_logs::{
     filters_of, log_document, parse_create, JsonApiError, JSONAPI_CONTENT_TYPE,
 };
 use exports_shared::api::http_util::{is_json, normalised_path, MAX_BODY_BYTES};
-use exports_shared::api::tabular::ExportFormat;
 use exports_shared::auth::{authenticate, JwtVerifier, Principal};
+use exports_shared::config;
+use exports_shared::render::ExportFormat;
+pub use exports_shared::service::delivery::Delivery;
 use exports_shared::service::export_logs::{render_contacts, ContactsFile};
 use exports_shared::service::tabular::ExportError;
 use exports_shared::store::{
@@ -22,7 +25,6 @@ use exports_shared::store::{
 };
 use lambda_http::{Body, Request, Response};
 use std::sync::Arc;
-pub use sync_export::Delivery;
 
 /// What the handler needs, built once per cold start.
 #[derive(Clone)]
@@ -41,6 +43,22 @@ pub struct Deps {
 
 /// The path this function serves, and everything under it.
 pub const PREFIX: &str = "/api/v2/contacts/exports";
+
+/// Reads `EXPORTS_MAX_SYNC_ROWS`, the deployment's cap on every tenant's
+/// row limit (unset or unparsable: no cap).
+pub fn max_sync_rows_from_env() -> Option<u64> {
+    config::u64_var("EXPORTS_MAX_SYNC_ROWS")
+}
+
+/// Reads the delivery settings: `EXPORTS_INLINE_LIMIT_BYTES` and
+/// `EXPORTS_FILE_URL_TTL_SECS`, each falling back to its default when unset
+/// or unparsable.
+pub fn delivery_from_env() -> Delivery {
+    Delivery::from_values(
+        config::u64_var("EXPORTS_INLINE_LIMIT_BYTES"),
+        config::u64_var("EXPORTS_FILE_URL_TTL_SECS"),
+    )
+}
 
 /// Why a request failed, before it becomes a JSON:API error.
 #[derive(Debug, thiserror::Error)]
@@ -279,7 +297,7 @@ async fn download(
         .ok_or_else(JsonApiError::not_found)?;
     tracing::info!(tenant = %principal.tenant, user = %principal.user_id, log = %id,
         format = format.extension(), rows = file.rows, "export log file served");
-    Ok(sync_export::delivery::deliver(
+    Ok(deliver(
         deps.files.as_ref(),
         deps.delivery,
         &principal.tenant,

@@ -4,13 +4,13 @@
 //! [`handle`] takes its dependencies as arguments, so the Lambda entry point,
 //! `exports-local serve` and the tests all call the same code.
 
-pub mod delivery;
-
-pub use delivery::Delivery;
+use exports_shared::api::delivery::deliver;
 use exports_shared::api::http_util::{is_json, normalised_path, MAX_BODY_BYTES};
 use exports_shared::api::tabular::{parse_request, ApiError, ErrorCode};
 use exports_shared::auth::{authenticate, JwtVerifier};
+use exports_shared::config;
 use exports_shared::model::EntityKind;
+pub use exports_shared::service::delivery::Delivery;
 use exports_shared::service::tabular::{export_with, ExportError, ExportOptions};
 use exports_shared::store::{EntitySource, FileStore, TenantConfigStore};
 use lambda_http::{Body, Request, Response};
@@ -31,15 +31,24 @@ pub struct Deps {
     pub max_sync_rows: Option<u64>,
 }
 
-/// Reads `EXPORTS_MAX_SYNC_ROWS` (unset or unparsable: no cap).
-pub fn max_sync_rows_from_env() -> Option<u64> {
-    std::env::var("EXPORTS_MAX_SYNC_ROWS")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-}
-
 /// The path prefix this function serves.
 pub const PREFIX: &str = "/api/exports/";
+
+/// Reads `EXPORTS_MAX_SYNC_ROWS`, the deployment's cap on every tenant's
+/// row limit (unset or unparsable: no cap).
+pub fn max_sync_rows_from_env() -> Option<u64> {
+    config::u64_var("EXPORTS_MAX_SYNC_ROWS")
+}
+
+/// Reads the delivery settings: `EXPORTS_INLINE_LIMIT_BYTES` and
+/// `EXPORTS_FILE_URL_TTL_SECS`, each falling back to its default when unset
+/// or unparsable.
+pub fn delivery_from_env() -> Delivery {
+    Delivery::from_values(
+        config::u64_var("EXPORTS_INLINE_LIMIT_BYTES"),
+        config::u64_var("EXPORTS_FILE_URL_TTL_SECS"),
+    )
+}
 
 /// Handles one request. Never fails: every error becomes a response in the
 /// conventions' error body.
@@ -127,7 +136,7 @@ async fn handle_inner(
         "export served"
     );
 
-    Ok(delivery::deliver(
+    Ok(deliver(
         deps.files.as_ref(),
         deps.delivery,
         &principal.tenant,

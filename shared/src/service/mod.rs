@@ -1,6 +1,7 @@
 //! Export services: the logic behind the handlers, over the store traits.
 
 pub mod bulk;
+pub mod delivery;
 pub mod export_logs;
 pub mod listing;
 pub mod lookups;

@@ -3,34 +3,8 @@
 use super::error::{ApiError, ErrorCode};
 use crate::filter::FilterCondition;
 use crate::model::FieldType;
+pub use crate::render::ExportFormat;
 use serde::{Deserialize, Serialize};
-
-/// CSV or XLSX.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ExportFormat {
-    #[serde(rename = "CSV", alias = "csv")]
-    Csv,
-    #[serde(rename = "XLSX", alias = "xlsx")]
-    Xlsx,
-}
-
-impl ExportFormat {
-    pub fn extension(self) -> &'static str {
-        match self {
-            ExportFormat::Csv => "csv",
-            ExportFormat::Xlsx => "xlsx",
-        }
-    }
-
-    pub fn content_type(self) -> &'static str {
-        match self {
-            ExportFormat::Csv => "text/csv;charset=UTF-8",
-            ExportFormat::Xlsx => {
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            }
-        }
-    }
-}
 
 /// The body of `POST /api/exports/{entity}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
