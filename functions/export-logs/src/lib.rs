@@ -19,7 +19,7 @@ use exports_shared::config;
 use exports_shared::render::ExportFormat;
 pub use exports_shared::service::delivery::Delivery;
 use exports_shared::service::export_logs::{render_contacts, ContactsFile};
-use exports_shared::service::tabular::ExportError;
+use exports_shared::service::ServiceError;
 use exports_shared::store::{
     EntitySource, ExportLog, ExportLogStore, FileStore, StoreError, TenantConfigStore,
 };
@@ -68,29 +68,36 @@ pub enum HandlerError {
     #[error("storage failed")]
     Store(#[from] StoreError),
     #[error("export failed")]
-    Export(#[from] ExportError),
+    Service(#[from] ServiceError),
 }
 
-/// The one mapping of this API's errors: client faults as they are, internal
-/// failures logged and answered with a bare 500.
+/// The one mapping of this API's errors: client faults as they are, the
+/// pipeline's through [`JsonApiError::from`], internal failures logged in
+/// full and answered with a bare 500 (503 for a full disk).
 pub fn to_json_api(err: HandlerError, path: &str) -> JsonApiError {
-    let internal = |e: &dyn std::error::Error| {
-        tracing::error!(error = ?e, source = ?e.source(), path = %path, "export log request failed");
-        JsonApiError::internal()
+    let log_failure = |e: &dyn std::error::Error, full: bool| {
+        if full {
+            tracing::error!(error = ?e, path = %path, "export log request failed: storage full");
+        } else {
+            tracing::error!(error = ?e, source = ?e.source(), path = %path, "export log request failed");
+        }
     };
     let api = match err {
         HandlerError::Api(api) => api,
-        HandlerError::Export(ExportError::Client(api)) => JsonApiError::from(api),
-        HandlerError::Export(other) if other.is_storage_full() => {
-            tracing::error!(error = ?other, path = %path, "export log request failed: storage full");
-            JsonApiError::storage_full()
+        HandlerError::Service(e) => {
+            if !e.is_client_fault() {
+                log_failure(&e, e.is_storage_full());
+            }
+            JsonApiError::from(&e)
         }
-        HandlerError::Store(other) if other.is_storage_full() => {
-            tracing::error!(error = ?other, path = %path, "export log request failed: storage full");
-            JsonApiError::storage_full()
+        HandlerError::Store(e) => {
+            log_failure(&e, e.is_storage_full());
+            if e.is_storage_full() {
+                JsonApiError::storage_full()
+            } else {
+                JsonApiError::internal()
+            }
         }
-        HandlerError::Export(other) => internal(&other),
-        HandlerError::Store(other) => internal(&other),
     };
     if api.status < 500 {
         tracing::info!(status = api.status, code = api.code, path = %path, "export log request rejected");

@@ -11,8 +11,9 @@ use exports_shared::auth::{authenticate, JwtVerifier};
 use exports_shared::config;
 use exports_shared::model::EntityKind;
 pub use exports_shared::service::delivery::Delivery;
-use exports_shared::service::tabular::{export_with, ExportError, ExportOptions};
-use exports_shared::store::{EntitySource, FileStore, TenantConfigStore};
+use exports_shared::service::tabular::{export_with, ExportOptions};
+use exports_shared::service::ServiceError;
+use exports_shared::store::{EntitySource, FileStore, StoreError, TenantConfigStore};
 use lambda_http::{Body, Request, Response};
 use std::sync::Arc;
 use std::time::Instant;
@@ -50,6 +51,29 @@ pub fn delivery_from_env() -> Delivery {
     )
 }
 
+/// Why a request failed, before it becomes the conventions' error body.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// A fault found by the handler itself, with its body.
+    #[error("{0:?}")]
+    Api(ApiError),
+    /// A failure of the export pipeline.
+    #[error("export failed")]
+    Service(#[from] ServiceError),
+}
+
+impl From<ApiError> for HandlerError {
+    fn from(e: ApiError) -> Self {
+        HandlerError::Api(e)
+    }
+}
+
+impl From<StoreError> for HandlerError {
+    fn from(e: StoreError) -> Self {
+        HandlerError::Service(e.into())
+    }
+}
+
 /// Handles one request. Never fails: every error becomes a response in the
 /// conventions' error body.
 pub async fn handle(deps: &Deps, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
@@ -60,20 +84,19 @@ pub async fn handle(deps: &Deps, req: Request) -> Result<Response<Body>, std::co
         Ok(resp) => Ok(resp),
         Err(err) => {
             let api = match err {
-                ExportError::Client(api) => {
-                    tracing::info!(status = api.status(), code = api.code.code(), path = %path, "export rejected");
-                    api
-                }
-                other if other.is_storage_full() => {
-                    tracing::error!(error = ?other, source = ?std::error::Error::source(&other), path = %path, "export failed: storage full");
-                    ApiError::new(ErrorCode::Unavailable, "Service temporarily unavailable")
-                        .with_details(vec!["storage: full; retry later".into()])
-                }
-                other => {
-                    tracing::error!(error = ?other, source = ?std::error::Error::source(&other), path = %path, "export failed");
-                    ApiError::new(ErrorCode::Internal, "Internal error")
+                HandlerError::Api(api) => api,
+                HandlerError::Service(e) => {
+                    if e.is_storage_full() {
+                        tracing::error!(error = ?e, source = ?std::error::Error::source(&e), path = %path, "export failed: storage full");
+                    } else if !e.is_client_fault() {
+                        tracing::error!(error = ?e, source = ?std::error::Error::source(&e), path = %path, "export failed");
+                    }
+                    ApiError::from(&e)
                 }
             };
+            if api.status() < 500 {
+                tracing::info!(status = api.status(), code = api.code.code(), path = %path, "export rejected");
+            }
             Ok(api.to_response(&path, now))
         }
     }
@@ -85,7 +108,7 @@ async fn handle_inner(
     path: &str,
     now: chrono::DateTime<chrono::Utc>,
     started: Instant,
-) -> Result<Response<Body>, ExportError> {
+) -> Result<Response<Body>, HandlerError> {
     let entity = path
         .strip_prefix(PREFIX)
         .and_then(EntityKind::from_path)
