@@ -448,6 +448,18 @@ pub fn init_lambda_tracing() {
         .try_init();
 }
 
+/// Reads a function's own numeric setting `name` (unset or unparsable:
+/// `None`). The variable names stay with the functions that read them, so
+/// the template's contract test sees which function needs which.
+pub fn u64_var(name: &str) -> Option<u64> {
+    u64_from_lookup(name, |n| std::env::var(n).ok())
+}
+
+/// [`u64_var`] from `lookup`.
+pub fn u64_from_lookup(name: &str, lookup: impl Fn(&str) -> Option<String>) -> Option<u64> {
+    lookup(name).and_then(|v| v.trim().parse().ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -563,5 +575,14 @@ mod tests {
         embedded.data_dir = dir.path().to_path_buf();
         let backend = Backend::connect(&embedded).await.expect("opens");
         assert!(backend.aws_config().is_none());
+    }
+
+    #[test]
+    fn numeric_settings_are_trimmed_and_unparsable_is_unset() {
+        let vars: HashMap<&str, &str> = [("A", " 1024 "), ("B", "soon")].into_iter().collect();
+        let get = |name: &str| vars.get(name).map(|v| (*v).to_string());
+        assert_eq!(u64_from_lookup("A", get), Some(1024));
+        assert_eq!(u64_from_lookup("B", get), None);
+        assert_eq!(u64_from_lookup("C", get), None);
     }
 }

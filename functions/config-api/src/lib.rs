@@ -20,7 +20,7 @@ use exports_shared::api::http_util::normalised_path;
 use exports_shared::api::tabular::{ApiError, ErrorCode};
 use exports_shared::auth::{authenticate, JwtVerifier};
 use exports_shared::model::{EntityKind, OptionKind};
-use exports_shared::service::tabular::ExportError;
+use exports_shared::service::ServiceError;
 use exports_shared::store::{EntitySource, ReferenceStore, StoreError, TenantConfigStore};
 use lambda_http::{Body, Request, Response};
 use std::sync::Arc;
@@ -111,7 +111,7 @@ pub enum HandlerError {
     #[error("storage failed")]
     Store(#[from] StoreError),
     #[error("selection failed")]
-    Export(#[source] ExportError),
+    Service(#[source] ServiceError),
 }
 
 impl From<ApiError> for HandlerError {
@@ -120,11 +120,15 @@ impl From<ApiError> for HandlerError {
     }
 }
 
-impl From<ExportError> for HandlerError {
-    fn from(e: ExportError) -> Self {
-        match e {
-            ExportError::Client(api) => HandlerError::Client(api),
-            other => HandlerError::Export(other),
+/// Client faults of the pipeline become their `BE####` body
+/// ([`ApiError::from`]); its internal failures stay internal (a bare 500,
+/// a full disk included).
+impl From<ServiceError> for HandlerError {
+    fn from(e: ServiceError) -> Self {
+        if e.is_client_fault() {
+            HandlerError::Client(ApiError::from(&e))
+        } else {
+            HandlerError::Service(e)
         }
     }
 }

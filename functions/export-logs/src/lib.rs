@@ -9,21 +9,23 @@
 //! `exports-local serve` and the tests all call the same code. Every error
 //! becomes a JSON:API error document through [`to_json_api`].
 
+use exports_shared::api::delivery::deliver;
 use exports_shared::api::export_logs::{
     filters_of, log_document, parse_create, JsonApiError, JSONAPI_CONTENT_TYPE,
 };
 use exports_shared::api::gateway::RouteKey;
 use exports_shared::api::http_util::{is_json, normalised_path, MAX_BODY_BYTES};
-use exports_shared::api::tabular::ExportFormat;
 use exports_shared::auth::{authenticate, JwtVerifier, Principal};
+use exports_shared::config;
+use exports_shared::render::ExportFormat;
+pub use exports_shared::service::delivery::Delivery;
 use exports_shared::service::export_logs::{render_contacts, ContactsFile};
-use exports_shared::service::tabular::ExportError;
+use exports_shared::service::ServiceError;
 use exports_shared::store::{
     EntitySource, ExportLog, ExportLogStore, FileStore, StoreError, TenantConfigStore,
 };
 use lambda_http::{Body, Request, Response};
 use std::sync::Arc;
-pub use sync_export::Delivery;
 
 /// What the handler needs, built once per cold start.
 #[derive(Clone)]
@@ -49,6 +51,22 @@ pub const ROUTES: &[RouteKey] = &[
     RouteKey::new("GET", "/api/v2/contacts/exports/{id}"),
 ];
 
+/// Reads `EXPORTS_MAX_SYNC_ROWS`, the deployment's cap on every tenant's
+/// row limit (unset or unparsable: no cap).
+pub fn max_sync_rows_from_env() -> Option<u64> {
+    config::u64_var("EXPORTS_MAX_SYNC_ROWS")
+}
+
+/// Reads the delivery settings: `EXPORTS_INLINE_LIMIT_BYTES` and
+/// `EXPORTS_FILE_URL_TTL_SECS`, each falling back to its default when unset
+/// or unparsable.
+pub fn delivery_from_env() -> Delivery {
+    Delivery::from_values(
+        config::u64_var("EXPORTS_INLINE_LIMIT_BYTES"),
+        config::u64_var("EXPORTS_FILE_URL_TTL_SECS"),
+    )
+}
+
 /// Why a request failed, before it becomes a JSON:API error.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -57,29 +75,36 @@ pub enum HandlerError {
     #[error("storage failed")]
     Store(#[from] StoreError),
     #[error("export failed")]
-    Export(#[from] ExportError),
+    Service(#[from] ServiceError),
 }
 
-/// The one mapping of this API's errors: client faults as they are, internal
-/// failures logged and answered with a bare 500.
+/// The one mapping of this API's errors: client faults as they are, the
+/// pipeline's through [`JsonApiError::from`], internal failures logged in
+/// full and answered with a bare 500 (503 for a full disk).
 pub fn to_json_api(err: HandlerError, path: &str) -> JsonApiError {
-    let internal = |e: &dyn std::error::Error| {
-        tracing::error!(error = ?e, source = ?e.source(), path = %path, "export log request failed");
-        JsonApiError::internal()
+    let log_failure = |e: &dyn std::error::Error, full: bool| {
+        if full {
+            tracing::error!(error = ?e, path = %path, "export log request failed: storage full");
+        } else {
+            tracing::error!(error = ?e, source = ?e.source(), path = %path, "export log request failed");
+        }
     };
     let api = match err {
         HandlerError::Api(api) => api,
-        HandlerError::Export(ExportError::Client(api)) => JsonApiError::from(api),
-        HandlerError::Export(other) if other.is_storage_full() => {
-            tracing::error!(error = ?other, path = %path, "export log request failed: storage full");
-            JsonApiError::storage_full()
+        HandlerError::Service(e) => {
+            if !e.is_client_fault() {
+                log_failure(&e, e.is_storage_full());
+            }
+            JsonApiError::from(&e)
         }
-        HandlerError::Store(other) if other.is_storage_full() => {
-            tracing::error!(error = ?other, path = %path, "export log request failed: storage full");
-            JsonApiError::storage_full()
+        HandlerError::Store(e) => {
+            log_failure(&e, e.is_storage_full());
+            if e.is_storage_full() {
+                JsonApiError::storage_full()
+            } else {
+                JsonApiError::internal()
+            }
         }
-        HandlerError::Export(other) => internal(&other),
-        HandlerError::Store(other) => internal(&other),
     };
     if api.status < 500 {
         tracing::info!(status = api.status, code = api.code, path = %path, "export log request rejected");
@@ -286,7 +311,7 @@ async fn download(
         .ok_or_else(JsonApiError::not_found)?;
     tracing::info!(tenant = %principal.tenant, user = %principal.user_id, log = %id,
         format = format.extension(), rows = file.rows, "export log file served");
-    Ok(sync_export::delivery::deliver(
+    Ok(deliver(
         deps.files.as_ref(),
         deps.delivery,
         &principal.tenant,

@@ -4,16 +4,17 @@
 //! [`handle`] takes its dependencies as arguments, so the Lambda entry point,
 //! `exports-local serve` and the tests all call the same code.
 
-pub mod delivery;
-
-pub use delivery::Delivery;
 use exports_shared::api::gateway::RouteKey;
+use exports_shared::api::delivery::deliver;
 use exports_shared::api::http_util::{is_json, normalised_path, MAX_BODY_BYTES};
 use exports_shared::api::tabular::{parse_request, ApiError, ErrorCode};
 use exports_shared::auth::{authenticate, JwtVerifier};
+use exports_shared::config;
 use exports_shared::model::EntityKind;
-use exports_shared::service::tabular::{export_with, ExportError, ExportOptions};
-use exports_shared::store::{EntitySource, FileStore, TenantConfigStore};
+pub use exports_shared::service::delivery::Delivery;
+use exports_shared::service::tabular::{export_with, ExportOptions};
+use exports_shared::service::ServiceError;
+use exports_shared::store::{EntitySource, FileStore, StoreError, TenantConfigStore};
 use lambda_http::{Body, Request, Response};
 use std::sync::Arc;
 use std::time::Instant;
@@ -32,18 +33,50 @@ pub struct Deps {
     pub max_sync_rows: Option<u64>,
 }
 
-/// Reads `EXPORTS_MAX_SYNC_ROWS` (unset or unparsable: no cap).
-pub fn max_sync_rows_from_env() -> Option<u64> {
-    std::env::var("EXPORTS_MAX_SYNC_ROWS")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-}
-
 /// The path prefix this function serves.
 pub const PREFIX: &str = "/api/exports/";
 
 /// The API Gateway routes this function is mounted on (`template.yaml`).
 pub const ROUTES: &[RouteKey] = &[RouteKey::new("POST", "/api/exports/{entity}")];
+
+/// Reads `EXPORTS_MAX_SYNC_ROWS`, the deployment's cap on every tenant's
+/// row limit (unset or unparsable: no cap).
+pub fn max_sync_rows_from_env() -> Option<u64> {
+    config::u64_var("EXPORTS_MAX_SYNC_ROWS")
+}
+
+/// Reads the delivery settings: `EXPORTS_INLINE_LIMIT_BYTES` and
+/// `EXPORTS_FILE_URL_TTL_SECS`, each falling back to its default when unset
+/// or unparsable.
+pub fn delivery_from_env() -> Delivery {
+    Delivery::from_values(
+        config::u64_var("EXPORTS_INLINE_LIMIT_BYTES"),
+        config::u64_var("EXPORTS_FILE_URL_TTL_SECS"),
+    )
+}
+
+/// Why a request failed, before it becomes the conventions' error body.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// A fault found by the handler itself, with its body.
+    #[error("{0:?}")]
+    Api(ApiError),
+    /// A failure of the export pipeline.
+    #[error("export failed")]
+    Service(#[from] ServiceError),
+}
+
+impl From<ApiError> for HandlerError {
+    fn from(e: ApiError) -> Self {
+        HandlerError::Api(e)
+    }
+}
+
+impl From<StoreError> for HandlerError {
+    fn from(e: StoreError) -> Self {
+        HandlerError::Service(e.into())
+    }
+}
 
 /// Handles one request. Never fails: every error becomes a response in the
 /// conventions' error body.
@@ -55,20 +88,19 @@ pub async fn handle(deps: &Deps, req: Request) -> Result<Response<Body>, std::co
         Ok(resp) => Ok(resp),
         Err(err) => {
             let api = match err {
-                ExportError::Client(api) => {
-                    tracing::info!(status = api.status(), code = api.code.code(), path = %path, "export rejected");
-                    api
-                }
-                other if other.is_storage_full() => {
-                    tracing::error!(error = ?other, source = ?std::error::Error::source(&other), path = %path, "export failed: storage full");
-                    ApiError::new(ErrorCode::Unavailable, "Service temporarily unavailable")
-                        .with_details(vec!["storage: full; retry later".into()])
-                }
-                other => {
-                    tracing::error!(error = ?other, source = ?std::error::Error::source(&other), path = %path, "export failed");
-                    ApiError::new(ErrorCode::Internal, "Internal error")
+                HandlerError::Api(api) => api,
+                HandlerError::Service(e) => {
+                    if e.is_storage_full() {
+                        tracing::error!(error = ?e, source = ?std::error::Error::source(&e), path = %path, "export failed: storage full");
+                    } else if !e.is_client_fault() {
+                        tracing::error!(error = ?e, source = ?std::error::Error::source(&e), path = %path, "export failed");
+                    }
+                    ApiError::from(&e)
                 }
             };
+            if api.status() < 500 {
+                tracing::info!(status = api.status(), code = api.code.code(), path = %path, "export rejected");
+            }
             Ok(api.to_response(&path, now))
         }
     }
@@ -80,7 +112,7 @@ async fn handle_inner(
     path: &str,
     now: chrono::DateTime<chrono::Utc>,
     started: Instant,
-) -> Result<Response<Body>, ExportError> {
+) -> Result<Response<Body>, HandlerError> {
     let entity = path
         .strip_prefix(PREFIX)
         .and_then(EntityKind::from_path)
@@ -131,7 +163,7 @@ async fn handle_inner(
         "export served"
     );
 
-    Ok(delivery::deliver(
+    Ok(deliver(
         deps.files.as_ref(),
         deps.delivery,
         &principal.tenant,

@@ -78,7 +78,7 @@ pub async fn start(
         config: backend.tenant_config(),
         verifier,
         files: std::sync::Arc::new(files.clone()),
-        delivery: sync_export::Delivery::from_env(),
+        delivery: sync_export::delivery_from_env(),
         max_sync_rows: sync_export::max_sync_rows_from_env(),
     };
     let export_logs = export_logs::Deps {

@@ -6,9 +6,9 @@
 //! [`JsonApiError::to_response`] is the one place that turns it into HTTP.
 
 use crate::api::json::JsonBodyError;
-use crate::api::tabular::ApiError;
 use crate::auth::AuthError;
 use crate::filter::FilterCondition;
+use crate::service::ServiceError;
 use crate::store::ExportLog;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use lambda_http::{Body, Response};
@@ -129,20 +129,24 @@ impl From<AuthError> for JsonApiError {
     }
 }
 
-impl From<ApiError> for JsonApiError {
-    /// Client faults of the shared export pipeline (invalid filter, row limit).
-    fn from(e: ApiError) -> Self {
-        let detail = e
-            .details
-            .as_ref()
-            .map_or_else(|| e.message.clone(), |d| d.join("; "));
-        let status = if e.status() == 400 { 422 } else { e.status() };
-        let mut out = JsonApiError::new(status, "export_rejected", "Export rejected", detail);
-        if status >= 500 {
-            out = JsonApiError::internal();
+impl From<&ServiceError> for JsonApiError {
+    /// This API's one mapping of a pipeline error: a client fault (the log's
+    /// filter is invalid, or selects more rows than allowed) is a 422 at the
+    /// filter; a full disk a 503; any other failure a bare 500.
+    fn from(e: &ServiceError) -> Self {
+        if e.is_storage_full() {
+            return JsonApiError::storage_full();
         }
-        out.pointer = Some("/data/attributes/params/filter".into());
-        out
+        if !e.is_client_fault() {
+            return JsonApiError::internal();
+        }
+        JsonApiError::new(
+            422,
+            "export_rejected",
+            "Export rejected",
+            e.problems().join("; "),
+        )
+        .at(FILTER_POINTER)
     }
 }
 

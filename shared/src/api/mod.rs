@@ -4,6 +4,7 @@
 //! place.
 
 pub mod bulk;
+pub mod delivery;
 pub mod export_logs;
 pub mod gateway;
 pub mod http_util;

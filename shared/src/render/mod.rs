@@ -5,12 +5,14 @@
 //! written; [`ColumnKind::Text`] turns any value into formatted text.
 
 pub mod csv;
+pub mod format;
 pub mod locale;
 pub mod moment;
 pub mod xlsx;
 
 pub use self::csv::{neutralise_formula, CsvRenderer};
 pub use self::xlsx::XlsxRenderer;
+pub use format::ExportFormat;
 pub use locale::{parse_timezone, CellFormatter, Locale, LocaleError};
 
 use crate::model::Value;

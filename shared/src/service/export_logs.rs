@@ -3,11 +3,12 @@
 //! export pipeline: a [`Plan`] of fixed columns, queried and rendered by
 //! [`super::tabular::render`].
 
+use super::error::ServiceError;
 use super::plan::{load_tenant, Plan};
-use super::tabular::{render, ExportError, ExportOptions, OptionValues, Prepared, RenderedExport};
-use crate::api::tabular::{ApiError, ErrorCode, ExportFormat};
+use super::tabular::{render, ExportOptions, OptionValues, Prepared, RenderedExport};
 use crate::filter::FilterCondition;
 use crate::model::{EntityKind, TenantId};
+use crate::render::ExportFormat;
 use crate::store::{EntitySource, TenantConfigStore};
 use chrono::{DateTime, Utc};
 
@@ -63,15 +64,15 @@ pub struct ContactsFile<'a> {
 /// `contacts-YYYYMMDD.{csv|xlsx}` (UTC date of `now`).
 ///
 /// # Errors
-/// [`ExportError::Client`] for a filter the engine rejects or a result over
-/// the tenant's row limit; other variants for internal failures.
+/// A client fault of [`ServiceError`] for a filter the engine rejects or a
+/// result over the tenant's row limit; internal failures otherwise.
 pub async fn render_contacts(
     entities: &dyn EntitySource,
     config: &dyn TenantConfigStore,
     tenant: &TenantId,
     file: ContactsFile<'_>,
     now: DateTime<Utc>,
-) -> Result<RenderedExport, ExportError> {
+) -> Result<RenderedExport, ServiceError> {
     let ContactsFile {
         filters,
         format,
@@ -85,9 +86,11 @@ pub async fn render_contacts(
     // A stored filter keeps working after a stage it names is disabled.
     let conditions = view.conditions(entity, &filters, timezone, OptionValues::Stored)?;
     let headers = columns(language.or(view.default_locale.as_deref()));
-    let plan = Plan::for_columns(entity, &headers, conditions, &view).map_err(|e| {
-        tracing::error!(error = %e, "export-log columns do not resolve");
-        ExportError::Client(ApiError::new(ErrorCode::Internal, "Internal error"))
+    let plan = Plan::for_columns(entity, &headers, conditions, &view).map_err(|source| {
+        ServiceError::Misconfigured {
+            what: "the export-log columns",
+            source,
+        }
     })?;
     let prepared = Prepared {
         plan,

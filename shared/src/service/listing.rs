@@ -9,10 +9,11 @@
 //! rows the export of the same filters, sort and timezone writes, in the
 //! same order, and no page holds more rows than its window.
 
+use super::error::ServiceError;
+use super::page::{parse_sort, PageOf, PageSpec};
 use super::plan::{add_conditions, add_sort, load_tenant, TenantView};
-use super::tabular::{ExportError, OptionValues};
-use crate::api::listing::{parse_sort, FilterPageRequest, FilterValuesRequest, PageOf, PageSpec};
-use crate::api::tabular::{ApiError, ErrorCode};
+use super::tabular::OptionValues;
+use crate::api::listing::{FilterPageRequest, FilterValuesRequest};
 use crate::filter::FilterCondition;
 use crate::model::columns::standard_columns;
 use crate::model::{resolve, EntityKind, TenantId, Value};
@@ -28,7 +29,7 @@ fn selection(
     entity: EntityKind,
     filters: &[FilterCondition],
     timezone: Option<&str>,
-) -> Result<EntityQuery, ApiError> {
+) -> Result<EntityQuery, ServiceError> {
     let tz = view.timezone(timezone)?;
     let conditions = view.conditions(entity, filters, tz, OptionValues::NewFilter)?;
     let mut query = EntityQuery::new(entity);
@@ -47,15 +48,15 @@ fn selection(
 /// typed as the export types them (dates as ISO 8601, numbers as numbers).
 ///
 /// # Errors
-/// [`ExportError::Client`] for a bad page, sort or filter; other variants
-/// for internal failures.
+/// A client fault of [`ServiceError`] for a bad page, sort or filter;
+/// internal failures otherwise.
 pub async fn preview(
     entities: &dyn EntitySource,
     config: &dyn TenantConfigStore,
     tenant: &TenantId,
     entity: EntityKind,
     req: FilterPageRequest,
-) -> Result<PageOf<Json>, ExportError> {
+) -> Result<PageOf<Json>, ServiceError> {
     let page = PageSpec::new(req.page, req.size)?;
     let sort = parse_sort(req.sort.as_deref())?;
     let view = load_tenant(config, tenant, entity).await?;
@@ -80,14 +81,14 @@ pub async fn preview(
         }
     }
     if !sort_errors.is_empty() {
-        return Err(ApiError::new(ErrorCode::InvalidSort, "Invalid sort field")
-            .with_details(sort_errors)
-            .into());
+        return Err(ServiceError::InvalidSort(sort_errors));
     }
     if sort.is_empty() {
-        add_sort(&mut query, "createdAt", true, &[]).map_err(|e| {
-            tracing::error!(error = %e, "the default sort does not resolve");
-            ApiError::new(ErrorCode::Internal, "Internal error")
+        add_sort(&mut query, "createdAt", true, &[]).map_err(|source| {
+            ServiceError::Misconfigured {
+                what: "the default sort",
+                source,
+            }
         })?;
     }
     query.window = Window::Range {
@@ -129,35 +130,37 @@ pub struct ValueCount {
 /// Text values are distinct as stored (case-sensitive).
 ///
 /// # Errors
-/// [`ExportError::Client`] for an unknown field or a bad filter or page.
+/// A client fault of [`ServiceError`] for an unknown field or a bad filter
+/// or page; internal failures otherwise.
 pub async fn filter_values(
     entities: &dyn EntitySource,
     config: &dyn TenantConfigStore,
     tenant: &TenantId,
     entity: EntityKind,
     req: FilterValuesRequest,
-) -> Result<PageOf<ValueCount>, ExportError> {
+) -> Result<PageOf<ValueCount>, ServiceError> {
     let page = PageSpec::new(req.page, req.size)?;
     let view = load_tenant(config, tenant, entity).await?;
-    let field = resolve(entity, &req.field, None, &view.custom_fields).map_err(|e| {
-        ApiError::new(ErrorCode::InvalidFilter, "Invalid filter")
-            .with_details(vec![format!("field: {e}")])
-    })?;
+    let field = resolve(entity, &req.field, None, &view.custom_fields)
+        .map_err(|e| ServiceError::InvalidFilter(vec![format!("field: {e}")]))?;
     let mut query = selection(
         &view,
         entity,
         req.base_filters.as_deref().unwrap_or_default(),
         req.timezone.as_deref(),
     )
-    .map_err(|mut api| {
-        if let Some(d) = api.details.as_mut() {
-            for line in d.iter_mut() {
-                if let Some(rest) = line.strip_prefix("filters") {
-                    *line = format!("baseFilters{rest}");
-                }
-            }
-        }
-        api
+    .map_err(|e| match e {
+        // This endpoint's conditions are `baseFilters`.
+        ServiceError::InvalidFilter(problems) => ServiceError::InvalidFilter(
+            problems
+                .into_iter()
+                .map(|line| match line.strip_prefix("filters") {
+                    Some(rest) => format!("baseFilters{rest}"),
+                    None => line,
+                })
+                .collect(),
+        ),
+        other => other,
     })?;
     let index = query.projection.index_of(&field.key, field.field_type);
     let mut counts = entities.count_values(tenant, &query, index).await?;

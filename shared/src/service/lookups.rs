@@ -1,7 +1,7 @@
 //! The configuration lookups of the conventions: the `fields` projection of
 //! countries and the country code of the cities lookup.
 
-use crate::api::tabular::{ApiError, ErrorCode};
+use super::error::ServiceError;
 use crate::model::reference::COUNTRY_FIELDS;
 use crate::model::Country;
 use serde_json::{Map, Value as Json};
@@ -13,13 +13,12 @@ pub const MAX_QUERY_VALUE: usize = 500;
 /// [`COUNTRY_FIELDS`]. `None` or blank keeps every field.
 ///
 /// # Errors
-/// [`ErrorCode::InvalidFields`] naming each unknown path.
-pub fn parse_fields(fields: Option<&str>) -> Result<Option<Vec<String>>, ApiError> {
+/// [`ServiceError::InvalidFields`] naming each unknown path.
+pub fn parse_fields(fields: Option<&str>) -> Result<Option<Vec<String>>, ServiceError> {
     let Some(raw) = fields.map(str::trim).filter(|f| !f.is_empty()) else {
         return Ok(None);
     };
-    let invalid =
-        |d: Vec<String>| ApiError::new(ErrorCode::InvalidFields, "Invalid fields").with_details(d);
+    let invalid = ServiceError::InvalidFields;
     if raw.len() > MAX_QUERY_VALUE {
         return Err(invalid(vec![format!(
             "fields: at most {MAX_QUERY_VALUE} characters"
@@ -82,14 +81,12 @@ pub fn project(country: &Country, paths: Option<&[String]>) -> Json {
 /// The country a `country` query value names (alpha-2, alpha-3 or numeric).
 ///
 /// # Errors
-/// [`ErrorCode::UnknownCountry`] when it is missing or names no country.
+/// [`ServiceError::UnknownCountry`] when it is missing or names no country.
 pub fn find_country<'a>(
     countries: &'a [Country],
     code: Option<&str>,
-) -> Result<&'a Country, ApiError> {
-    let unknown = |d: String| {
-        ApiError::new(ErrorCode::UnknownCountry, "Unknown country").with_details(vec![d])
-    };
+) -> Result<&'a Country, ServiceError> {
+    let unknown = ServiceError::UnknownCountry;
     let code = code
         .map(str::trim)
         .filter(|c| !c.is_empty())
@@ -134,12 +131,16 @@ mod tests {
     #[test]
     fn unknown_fields_and_countries_are_named() {
         let e = parse_fields(Some("cca3,capital,name.x")).unwrap_err();
-        assert_eq!(e.code, ErrorCode::InvalidFields);
-        assert_eq!(e.details.unwrap().len(), 2);
+        assert!(
+            matches!(&e, ServiceError::InvalidFields(p) if p.len() == 2),
+            "{e}"
+        );
         let data = ReferenceData::bundled().unwrap();
         let e = find_country(&data.countries, Some("XX")).unwrap_err();
-        assert_eq!(e.code, ErrorCode::UnknownCountry);
-        assert!(e.details.unwrap()[0].contains("'XX'"));
+        assert!(
+            matches!(&e, ServiceError::UnknownCountry(p) if p.contains("'XX'")),
+            "{e}"
+        );
         assert!(find_country(&data.countries, None).is_err());
         assert_eq!(
             find_country(&data.countries, Some("152")).unwrap().cca3,

@@ -7,10 +7,9 @@
 //! set (export-log files). Previews build their query from the same
 //! [`TenantView::conditions`] and [`add_sort`].
 
+use super::error::ServiceError;
+use super::request::{ColumnRequest, SortDirection, TabularExportRequest, TypeHint};
 use super::select::OptionValues;
-use crate::api::tabular::{
-    ApiError, ColumnRequest, ErrorCode, SortDirection, TabularExportRequest, TypeHint,
-};
 use crate::filter::{self, Condition, FilterCondition, FilterContext};
 pub use crate::model::Projection;
 use crate::model::{
@@ -177,12 +176,10 @@ impl TenantView {
     /// request has no locale of its own (export logs).
     ///
     /// # Errors
-    /// [`ErrorCode::InvalidLocale`] for a malformed tag.
-    pub fn locale(&self, requested: Option<&str>) -> Result<Locale, ApiError> {
-        Locale::parse(requested.or(self.default_locale.as_deref())).map_err(|e| {
-            ApiError::new(ErrorCode::InvalidLocale, "Invalid locale")
-                .with_details(vec![format!("locale: {e}")])
-        })
+    /// [`ServiceError::InvalidLocale`] for a malformed tag.
+    pub fn locale(&self, requested: Option<&str>) -> Result<Locale, ServiceError> {
+        Locale::parse(requested.or(self.default_locale.as_deref()))
+            .map_err(ServiceError::InvalidLocale)
     }
 
     /// The locale of a request that names its own: omitted means ISO 8601,
@@ -190,23 +187,18 @@ impl TenantView {
     /// en, ISO 8601 formatting is used"), whatever the tenant's default.
     ///
     /// # Errors
-    /// [`ErrorCode::InvalidLocale`] for a malformed tag.
-    pub fn request_locale(&self, requested: Option<&str>) -> Result<Locale, ApiError> {
-        Locale::parse(requested).map_err(|e| {
-            ApiError::new(ErrorCode::InvalidLocale, "Invalid locale")
-                .with_details(vec![format!("locale: {e}")])
-        })
+    /// [`ServiceError::InvalidLocale`] for a malformed tag.
+    pub fn request_locale(&self, requested: Option<&str>) -> Result<Locale, ServiceError> {
+        Locale::parse(requested).map_err(ServiceError::InvalidLocale)
     }
 
     /// The request's timezone, else the tenant's default, else UTC.
     ///
     /// # Errors
-    /// [`ErrorCode::InvalidTimezone`] for an unknown zone.
-    pub fn timezone(&self, requested: Option<&str>) -> Result<chrono_tz::Tz, ApiError> {
-        parse_timezone(requested.or(self.default_timezone.as_deref())).map_err(|e| {
-            ApiError::new(ErrorCode::InvalidTimezone, "Invalid timezone")
-                .with_details(vec![format!("timezone: {e}")])
-        })
+    /// [`ServiceError::InvalidTimezone`] for an unknown zone.
+    pub fn timezone(&self, requested: Option<&str>) -> Result<chrono_tz::Tz, ServiceError> {
+        parse_timezone(requested.or(self.default_timezone.as_deref()))
+            .map_err(ServiceError::InvalidTimezone)
     }
 
     /// Compiles `filters` against the registry, the tenant's custom fields
@@ -214,17 +206,15 @@ impl TenantView {
     /// must name enabled, undeleted options.
     ///
     /// # Errors
-    /// [`ErrorCode::InvalidFilter`] naming every condition at fault.
+    /// [`ServiceError::InvalidFilter`] naming every condition at fault.
     pub fn conditions(
         &self,
         entity: EntityKind,
         filters: &[FilterCondition],
         timezone: chrono_tz::Tz,
         values: OptionValues,
-    ) -> Result<Vec<Condition>, ApiError> {
-        let invalid = |details: Vec<String>| {
-            ApiError::new(ErrorCode::InvalidFilter, "Invalid filter").with_details(details)
-        };
+    ) -> Result<Vec<Condition>, ServiceError> {
+        let invalid = ServiceError::InvalidFilter;
         if values == OptionValues::NewFilter {
             let problems = filter::check_option_values(filters, entity, &self.options);
             if !problems.is_empty() {
@@ -270,15 +260,15 @@ impl TenantView {
 /// plan.
 ///
 /// # Errors
-/// [`ErrorCode::InvalidColumn`] naming every bad column,
-/// [`ErrorCode::InvalidSort`] for a bad sort field.
+/// [`ServiceError::InvalidColumns`] naming every bad column,
+/// [`ServiceError::InvalidSort`] for a bad sort field.
 pub fn build_plan(
     entity: EntityKind,
     req: &TabularExportRequest,
     columns: &[ColumnRequest],
     view: &TenantView,
     conditions: Vec<Condition>,
-) -> Result<Plan, ApiError> {
+) -> Result<Plan, ServiceError> {
     let mut query = EntityQuery::new(entity);
     let mut planned = Vec::with_capacity(columns.len());
     let mut errors = Vec::new();
@@ -326,7 +316,7 @@ pub fn build_plan(
         ));
     }
     if !errors.is_empty() {
-        return Err(ApiError::new(ErrorCode::InvalidColumn, "Invalid column").with_details(errors));
+        return Err(ServiceError::InvalidColumns(errors));
     }
     let has_custom = columns
         .iter()
@@ -348,10 +338,8 @@ pub fn build_plan(
         Some(s) => (s.field.as_str(), s.direction == SortDirection::Desc),
         None => ("createdAt", true),
     };
-    add_sort(&mut query, sort_field, descending, &view.custom_fields).map_err(|e| {
-        ApiError::new(ErrorCode::InvalidSort, "Invalid sort field")
-            .with_details(vec![format!("viewState.sort.field: {e}")])
-    })?;
+    add_sort(&mut query, sort_field, descending, &view.custom_fields)
+        .map_err(|e| ServiceError::InvalidSort(vec![format!("viewState.sort.field: {e}")]))?;
     add_conditions(&mut query, conditions);
     Ok(Plan::new(query, planned))
 }
@@ -426,7 +414,7 @@ mod tests {
             default_locale: None,
             default_timezone: None,
         };
-        let req = crate::api::tabular::parse_request(
+        let req: TabularExportRequest = serde_json::from_slice(
             br#"{"format":"CSV","viewState":{"columns":[
               {"id":"createdAt","type":"DATE"},
               {"id":"firstName","type":"NUMBER"},

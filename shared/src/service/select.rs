@@ -7,9 +7,9 @@
 //! where it can) and *render*. Readers that share [`prepare`] and
 //! [`select`] cannot disagree about which rows a filter selects.
 
+use super::error::ServiceError;
 use super::plan::{build_plan, load_tenant, Plan};
-use super::tabular::ExportError;
-use crate::api::tabular::{ApiError, ErrorCode, TabularExportRequest};
+use super::request::TabularExportRequest;
 use crate::model::{EntityKind, TenantId};
 use crate::query::{QueryAnswer, Window};
 use crate::render::Locale;
@@ -42,24 +42,21 @@ pub struct Prepared {
 /// columns, sort, filters, locale and timezone.
 ///
 /// # Errors
-/// [`ExportError::Client`] for anything wrong with the request.
+/// A client fault of [`ServiceError`] for anything wrong with the request;
+/// [`ServiceError::Store`] when the configuration store fails.
 pub async fn prepare(
     config: &dyn TenantConfigStore,
     tenant: &TenantId,
     entity: EntityKind,
     req: &TabularExportRequest,
     values: OptionValues,
-) -> Result<Prepared, ExportError> {
+) -> Result<Prepared, ServiceError> {
     let columns = req
         .view_state
         .as_ref()
         .and_then(|v| v.columns.as_ref())
         .filter(|c| !c.is_empty())
-        .ok_or_else(|| {
-            ApiError::new(ErrorCode::NoColumns, "No columns supplied").with_details(vec![
-                "viewState.columns: must contain at least one column".into(),
-            ])
-        })?;
+        .ok_or(ServiceError::NoColumns)?;
     let view = load_tenant(config, tenant, entity).await?;
     let locale = view.request_locale(req.locale.as_deref())?;
     let timezone = view.timezone(req.timezone.as_deref())?;
@@ -83,26 +80,20 @@ pub async fn prepare(
 /// does.
 ///
 /// # Errors
-/// [`ErrorCode::RowLimitExceeded`] when more than `limit` rows match;
-/// [`ExportError::Store`] when the store fails.
+/// [`ServiceError::RowLimitExceeded`] when more than `limit` rows match;
+/// [`ServiceError::Store`] when the store fails.
 pub async fn select(
     entities: &dyn EntitySource,
     tenant: &TenantId,
     plan: &Plan,
     limit: u64,
-) -> Result<Vec<Vec<crate::model::Value>>, ExportError> {
+) -> Result<Vec<Vec<crate::model::Value>>, ServiceError> {
     let mut query = plan.query.clone();
     query.window = Window::All { cap: Some(limit) };
     query.count = false;
     let QueryAnswer { rows, .. } = entities.query(tenant, &query).await?;
     if rows.len() as u64 > limit {
-        return Err(
-            ApiError::new(ErrorCode::RowLimitExceeded, "Row limit exceeded")
-                .with_details(vec![format!(
-                    "more than {limit} rows match; apply tighter filters"
-                )])
-                .into(),
-        );
+        return Err(ServiceError::RowLimitExceeded { limit });
     }
     Ok(rows)
 }

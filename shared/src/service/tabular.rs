@@ -1,11 +1,12 @@
 //! The synchronous tabular export: prepare the request, query the rows,
 //! render them ([`super::select`]).
 
+use super::error::ServiceError;
+use super::request::TabularExportRequest;
 pub use super::select::{prepare, select, OptionValues, Prepared};
-use crate::api::tabular::{ApiError, ErrorCode, ExportFormat, TabularExportRequest};
 use crate::model::{EntityKind, TenantId};
-use crate::render::{CellFormatter, CsvRenderer, RenderColumn, RenderError, XlsxRenderer};
-use crate::store::{EntitySource, StoreError, TenantConfigStore};
+use crate::render::{CellFormatter, CsvRenderer, ExportFormat, RenderColumn, XlsxRenderer};
+use crate::store::{EntitySource, TenantConfigStore};
 use chrono::{DateTime, Utc};
 
 /// A rendered export.
@@ -17,36 +18,6 @@ pub struct RenderedExport {
     pub rows: usize,
 }
 
-/// Why an export failed. Client faults carry an [`ApiError`]; the rest are
-/// internal and are logged, not shown.
-#[derive(Debug, thiserror::Error)]
-pub enum ExportError {
-    #[error("{0:?}")]
-    Client(ApiError),
-    #[error("storage failed")]
-    Store(#[from] StoreError),
-    #[error("rendering failed")]
-    Render(#[from] RenderError),
-}
-
-impl ExportError {
-    /// Whether the failure is a full disk or volume: it passes, so the
-    /// APIs answer 503 with `Retry-After` rather than 500.
-    pub fn is_storage_full(&self) -> bool {
-        match self {
-            ExportError::Client(_) => false,
-            ExportError::Store(e) => e.is_storage_full(),
-            ExportError::Render(e) => crate::store::storage_full(e),
-        }
-    }
-}
-
-impl From<ApiError> for ExportError {
-    fn from(e: ApiError) -> Self {
-        ExportError::Client(e)
-    }
-}
-
 /// How one caller of the pipeline differs from the tabular API's defaults.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ExportOptions {
@@ -54,7 +25,7 @@ pub struct ExportOptions {
     /// (`EXPORTS_MAX_SYNC_ROWS`): the limit is the smaller of the two.
     pub max_rows: Option<u64>,
     /// Whether a filter selecting no rows gives a header-only file (`true`)
-    /// or [`ErrorCode::NoRows`] (`false`, the tabular API's rule).
+    /// or [`ServiceError::NoRows`] (`false`, the tabular API's rule).
     pub allow_empty: bool,
     /// Whether the filters' option-list values are checked against the
     /// tenant's enabled options ([`OptionValues::NewFilter`], the default)
@@ -76,7 +47,7 @@ pub async fn export_with(
     req: &TabularExportRequest,
     now: DateTime<Utc>,
     opts: ExportOptions,
-) -> Result<RenderedExport, ExportError> {
+) -> Result<RenderedExport, ServiceError> {
     let prepared = prepare(config, tenant, entity, req, opts.option_values).await?;
     let mut file = render(entities, tenant, &prepared, req.format, opts).await?;
     let local_now = now.with_timezone(&prepared.timezone);
@@ -100,16 +71,14 @@ pub async fn render(
     prepared: &Prepared,
     format: ExportFormat,
     opts: ExportOptions,
-) -> Result<RenderedExport, ExportError> {
+) -> Result<RenderedExport, ServiceError> {
     let row_limit = opts
         .max_rows
         .map_or(prepared.row_limit, |cap| prepared.row_limit.min(cap));
     let plan = &prepared.plan;
     let mut rows = select(entities, tenant, plan, row_limit).await?;
     if rows.is_empty() && !opts.allow_empty {
-        return Err(ApiError::new(ErrorCode::NoRows, "No rows to export")
-            .with_details(vec!["the filters select no rows".into()])
-            .into());
+        return Err(ServiceError::NoRows);
     }
 
     let tz = prepared.timezone;

@@ -3,6 +3,7 @@
 
 mod error;
 mod request;
+mod service;
 
 pub use error::{ApiError, ErrorCode, RETRY_AFTER_SECS};
 pub use request::{

@@ -1,121 +1,11 @@
-//! `TabularExportRequest`, parsed with field paths in every error.
+//! `TabularExportRequest` ([`crate::service::request`]), parsed from the
+//! body with field paths in every error.
 
 use super::error::{ApiError, ErrorCode};
-use crate::filter::FilterCondition;
-use crate::model::FieldType;
-use serde::{Deserialize, Serialize};
-
-/// CSV or XLSX.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ExportFormat {
-    #[serde(rename = "CSV", alias = "csv")]
-    Csv,
-    #[serde(rename = "XLSX", alias = "xlsx")]
-    Xlsx,
-}
-
-impl ExportFormat {
-    pub fn extension(self) -> &'static str {
-        match self {
-            ExportFormat::Csv => "csv",
-            ExportFormat::Xlsx => "xlsx",
-        }
-    }
-
-    pub fn content_type(self) -> &'static str {
-        match self {
-            ExportFormat::Csv => "text/csv;charset=UTF-8",
-            ExportFormat::Xlsx => {
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            }
-        }
-    }
-}
-
-/// The body of `POST /api/exports/{entity}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TabularExportRequest {
-    pub format: ExportFormat,
-    #[serde(default)]
-    pub view_state: Option<ViewState>,
-    #[serde(default)]
-    pub locale: Option<String>,
-    #[serde(default)]
-    pub timezone: Option<String>,
-    #[serde(default)]
-    pub filters: Option<Vec<FilterCondition>>,
-    #[serde(default)]
-    pub include_all_custom_fields: Option<bool>,
-    #[serde(default)]
-    pub ui_screen_name: Option<String>,
-}
-
-/// Columns and sort. A UI grid sends its whole view state (widths,
-/// pinning, hidden flags, page size): what the export does not use is
-/// ignored here and in the columns and sort, and logged at debug level.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ViewState {
-    #[serde(default)]
-    pub columns: Option<Vec<ColumnRequest>>,
-    #[serde(default)]
-    pub sort: Option<SortRequest>,
-}
-
-/// One requested column.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ColumnRequest {
-    pub id: String,
-    #[serde(default)]
-    pub label: Option<String>,
-    #[serde(default)]
-    pub custom: Option<bool>,
-    /// A hint for formatting; one that is unknown or does not fit the
-    /// column is ignored, never an error.
-    #[serde(default, rename = "type")]
-    pub field_type: Option<TypeHint>,
-    #[serde(default)]
-    pub form_uuid: Option<String>,
-}
-
-/// A column's `type` hint: one of the field types, or anything else a
-/// client's grid uses (kept only to be ignored).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum TypeHint {
-    Known(FieldType),
-    Other(serde_json::Value),
-}
-
-impl TypeHint {
-    /// The field type it names, if it names one.
-    pub fn known(&self) -> Option<FieldType> {
-        match self {
-            TypeHint::Known(t) => Some(*t),
-            TypeHint::Other(_) => None,
-        }
-    }
-}
-
-/// The sort of the export.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SortRequest {
-    pub field: String,
-    #[serde(default)]
-    pub direction: SortDirection,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum SortDirection {
-    #[serde(rename = "ASC", alias = "asc")]
-    Asc,
-    #[default]
-    #[serde(rename = "DESC", alias = "desc")]
-    Desc,
-}
+pub use crate::render::ExportFormat;
+pub use crate::service::request::{
+    ColumnRequest, SortDirection, SortRequest, TabularExportRequest, TypeHint, ViewState,
+};
 
 /// The most columns one export may have.
 pub const MAX_COLUMNS: usize = 500;
@@ -214,6 +104,7 @@ fn validate_lengths(req: &TabularExportRequest) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::FieldType;
 
     fn details(body: &str) -> (ErrorCode, Vec<String>) {
         let e = parse_request(body.as_bytes()).unwrap_err();
