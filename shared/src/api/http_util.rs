@@ -43,20 +43,7 @@ pub fn normalised_path(path: &str) -> &str {
     }
 }
 
-/// A `Content-Disposition: attachment` value for an ASCII-safe file name.
-pub fn attachment(filename: &str) -> String {
-    let safe: String = filename
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("attachment; filename=\"{safe}\"")
-}
+pub use crate::render::attachment;
 
 #[cfg(test)]
 mod tests {

@@ -5,45 +5,10 @@
 //! body ([`ApiError`]).
 
 use super::tabular::{ApiError, ErrorCode};
-use crate::filter::FilterCondition;
 pub use crate::service::page::{
     parse_sort, PageOf, PageSpec, SortSpec, DEFAULT_SIZE, MAX_PAGE, MAX_SIZE, MAX_SORTS, MAX_WINDOW,
 };
-use serde::Deserialize;
-
-/// The body of `POST /api/{entity}/filter`.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FilterPageRequest {
-    #[serde(default)]
-    pub filters: Option<Vec<FilterCondition>>,
-    #[serde(default)]
-    pub page: Option<i64>,
-    #[serde(default)]
-    pub size: Option<i64>,
-    /// `["createdAt,desc"]`
-    #[serde(default)]
-    pub sort: Option<Vec<String>>,
-    /// IANA zone of date-time filter values written without an offset, as
-    /// in the tabular export (default: the tenant's, else UTC).
-    #[serde(default)]
-    pub timezone: Option<String>,
-}
-
-/// The body of `POST /api/{entity}/filter-values`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FilterValuesRequest {
-    pub field: String,
-    #[serde(default)]
-    pub base_filters: Option<Vec<FilterCondition>>,
-    #[serde(default)]
-    pub page: Option<i64>,
-    #[serde(default)]
-    pub size: Option<i64>,
-    #[serde(default)]
-    pub timezone: Option<String>,
-}
+pub use crate::service::request::{FilterPageRequest, FilterValuesRequest};
 
 /// Parses a JSON body into `T`, with the tabular API's error rules: syntax
 /// errors are [`ErrorCode::MalformedJson`]; wrong types, unknown or missing

@@ -36,3 +36,18 @@ impl ExportFormat {
         self == ExportFormat::Xlsx
     }
 }
+
+/// A `Content-Disposition: attachment` value for an ASCII-safe file name.
+pub fn attachment(filename: &str) -> String {
+    let safe: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{safe}\"")
+}

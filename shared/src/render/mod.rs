@@ -12,7 +12,7 @@ pub mod xlsx;
 
 pub use self::csv::{neutralise_formula, CsvRenderer};
 pub use self::xlsx::XlsxRenderer;
-pub use format::ExportFormat;
+pub use format::{attachment, ExportFormat};
 pub use locale::{parse_timezone, CellFormatter, Locale, LocaleError};
 
 use crate::model::Value;

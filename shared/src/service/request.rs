@@ -1,5 +1,6 @@
 //! What a tabular export asks of the pipeline: format, columns, sort,
-//! filters, locale and timezone. The body of `POST /api/exports/{entity}`
+//! filters, locale and timezone; and what a v2 list or filter-values
+//! request asks. The body of `POST /api/exports/{entity}`
 //! deserialises into it; the tabular API's `parse_request` does so with the
 //! API's error rules, and the service resolves it against the tenant.
 
@@ -91,4 +92,38 @@ pub enum SortDirection {
     #[default]
     #[serde(rename = "DESC", alias = "desc")]
     Desc,
+}
+
+/// The body of `POST /api/{entity}/filter`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FilterPageRequest {
+    #[serde(default)]
+    pub filters: Option<Vec<FilterCondition>>,
+    #[serde(default)]
+    pub page: Option<i64>,
+    #[serde(default)]
+    pub size: Option<i64>,
+    /// `["createdAt,desc"]`
+    #[serde(default)]
+    pub sort: Option<Vec<String>>,
+    /// IANA zone of date-time filter values written without an offset, as
+    /// in the tabular export (default: the tenant's, else UTC).
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+/// The body of `POST /api/{entity}/filter-values`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FilterValuesRequest {
+    pub field: String,
+    #[serde(default)]
+    pub base_filters: Option<Vec<FilterCondition>>,
+    #[serde(default)]
+    pub page: Option<i64>,
+    #[serde(default)]
+    pub size: Option<i64>,
+    #[serde(default)]
+    pub timezone: Option<String>,
 }

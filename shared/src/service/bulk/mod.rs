@@ -234,7 +234,7 @@ async fn attempt(
     let key = FileKey::new(tenant, &format!("bulk/{}", job.id), &name)?;
     let meta = FileMeta {
         content_type: "text/csv; charset=utf-8".into(),
-        content_disposition: crate::api::http_util::attachment(&name),
+        content_disposition: crate::render::attachment(&name),
     };
     let mut upload = deps.files.start_upload(&key, &meta).await?;
     match write_file(deps, tenant, job, owner, dates, upload.as_mut()).await {
