@@ -64,3 +64,37 @@ fn every_relative_link_points_at_a_file_of_the_repository() {
         }
     }
 }
+
+/// The environment table `docs/deploy.md` must hold, made from
+/// `config::variables::VARIABLES`.
+fn variables_table() -> String {
+    use exports_shared::config::variables::VARIABLES;
+    let mut out = String::from(
+        "| variable | default | accepted | used by | meaning |\n|---|---|---|---|---|\n",
+    );
+    for v in VARIABLES {
+        let used_by = if v.used_by.is_empty() {
+            "local mode".to_string()
+        } else {
+            v.used_by.join(", ")
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            v.name, v.default, v.range, used_by, v.meaning
+        ));
+    }
+    out
+}
+
+#[test]
+fn deploy_md_lists_every_environment_variable_as_the_code_reads_it() {
+    // GIVEN the configuration's table of variables
+    let expected = variables_table();
+    // THEN docs/deploy.md shows exactly that table
+    let page = std::fs::read_to_string(root().join("docs/deploy.md")).expect("deploy.md");
+    assert!(
+        page.contains(&expected),
+        "docs/deploy.md's environment table is out of step with config::variables; \
+         it should read:\n\n{expected}"
+    );
+}

@@ -145,28 +145,6 @@ fn variables_named_in(path: &std::path::Path, out: &mut BTreeSet<String>) {
     }
 }
 
-/// The function crates a function crate depends on (itself first).
-fn function_crates(name: &str) -> Vec<String> {
-    let manifest = std::fs::read_to_string(root().join("functions").join(name).join("Cargo.toml"))
-        .expect("Cargo.toml");
-    let mut out = vec![name.to_string()];
-    for entry in std::fs::read_dir(root().join("functions")).expect("functions/") {
-        let other = entry
-            .expect("entry")
-            .file_name()
-            .to_string_lossy()
-            .to_string();
-        let depends = manifest
-            .lines()
-            .map(str::trim)
-            .any(|l| l.starts_with(&format!("{other}.")) || l.starts_with(&format!("{other} =")));
-        if other != name && depends {
-            out.push(other);
-        }
-    }
-    out
-}
-
 /// The variable names of one `Variables:` block starting after line `at`.
 fn variables_block(lines: &[&str], at: usize) -> BTreeSet<String> {
     let indent = |l: &str| l.len() - l.trim_start().len();
@@ -205,41 +183,87 @@ fn template_variables(binary: &str) -> BTreeSet<String> {
     out
 }
 
-/// Variables that only local mode reads (`EXPORTS_BACKEND=embedded`), or
-/// that stand in for one the template sets (`EXPORTS_JWKS_JSON` is the JWKS
-/// inline, for tests; deployments give `EXPORTS_JWKS_URL`).
-const NOT_FOR_LAMBDA: [&str; 3] = [
-    "EXPORTS_DATA_DIR",
-    "EXPORTS_PUBLIC_URL",
-    "EXPORTS_JWKS_JSON",
-];
-
 #[test]
-fn every_variable_a_function_reads_is_set_by_the_template() {
-    // GIVEN the variables the shared configuration reads (every function)
-    let mut shared = BTreeSet::new();
-    variables_named_in(&root().join("shared/src/config.rs"), &mut shared);
+fn every_variable_a_function_uses_is_set_by_the_template() {
+    use exports_shared::config::variables::VARIABLES;
     for binary in template_binaries() {
-        // AND those the function's crate, and the function crates it uses, read
-        let mut reads = shared.clone();
-        for krate in function_crates(&binary) {
-            variables_named_in(
-                &root().join("functions").join(krate).join("src"),
-                &mut reads,
-            );
-        }
+        // GIVEN the variables the configuration table says the function uses
+        let uses: BTreeSet<&str> = VARIABLES
+            .iter()
+            .filter(|v| v.used_by.contains(&binary.as_str()))
+            .map(|v| v.name)
+            .collect();
         // WHEN compared with what the template sets for it
         let set = template_variables(&binary);
-        let missing: Vec<&String> = reads
-            .iter()
-            .filter(|v| !set.contains(*v) && !NOT_FOR_LAMBDA.contains(&v.as_str()))
-            .collect();
+        let missing: Vec<&&str> = uses.iter().filter(|v| !set.contains(**v)).collect();
         // THEN nothing is left to its default by omission
         assert!(
             missing.is_empty(),
-            "{binary} reads {missing:?}, which template.yaml does not set"
+            "{binary} uses {missing:?}, which template.yaml does not set"
         );
+        // AND the template sets nothing the configuration does not know
+        let known: BTreeSet<&str> = VARIABLES.iter().map(|v| v.name).collect();
+        let unknown: Vec<&String> = set
+            .iter()
+            .filter(|v| v.starts_with("EXPORTS_") && !known.contains(v.as_str()))
+            .collect();
+        assert!(unknown.is_empty(), "{binary}: template sets {unknown:?}");
     }
+}
+
+#[test]
+fn every_variable_named_in_the_code_is_in_the_configuration_table() {
+    use exports_shared::config::variables::{DEPRECATED, VARIABLES};
+    // GIVEN every `"EXPORTS_*"` literal of the shared library and the functions
+    let mut named = BTreeSet::new();
+    variables_named_in(&root().join("shared/src"), &mut named);
+    variables_named_in(&root().join("functions"), &mut named);
+    // THEN each is a variable of the table (or a deprecated name of one)
+    let known: BTreeSet<&str> = VARIABLES
+        .iter()
+        .map(|v| v.name)
+        .chain(DEPRECATED.iter().map(|(old, _)| *old))
+        .collect();
+    let unknown: Vec<&String> = named
+        .iter()
+        .filter(|n| !known.contains(n.as_str()))
+        .collect();
+    assert!(unknown.is_empty(), "not in config::variables: {unknown:?}");
+}
+
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("source dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn only_the_configuration_reads_the_environment() {
+    // GIVEN the source of the shared library and of every function
+    let mut files = Vec::new();
+    rust_files(&root().join("shared/src"), &mut files);
+    rust_files(&root().join("functions"), &mut files);
+    let config = root().join("shared/src/config");
+    // THEN no file outside shared/src/config calls std::env::var
+    let readers: Vec<String> = files
+        .iter()
+        .filter(|f| !f.starts_with(&config))
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).expect("source");
+            text.contains("std::env::var") || text.contains("env::var(")
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        readers.is_empty(),
+        "environment read outside config: {readers:?}"
+    );
 }
 
 /// The `METHOD /path` routes of the HttpApi events of the function built

@@ -55,45 +55,6 @@ pub struct Deps {
     pub retention: Duration,
 }
 
-/// The rate limit from `EXPORTS_API_KEY_RATE_PER_SECOND` (default 5) and
-/// `EXPORTS_API_KEY_BURST` (default 20).
-pub fn rate_from_env() -> RateLimit {
-    let var = |name: &str, default: f64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|v| v.is_finite() && *v > 0.0)
-            .unwrap_or(default)
-    };
-    RateLimit {
-        per_second: var("EXPORTS_API_KEY_RATE_PER_SECOND", 5.0),
-        burst: var("EXPORTS_API_KEY_BURST", 20.0).max(1.0),
-    }
-}
-
-/// `fileUrl` lifetime from `EXPORTS_FILE_URL_TTL_SECONDS` (default 900).
-pub fn url_ttl_from_env() -> Duration {
-    Duration::from_secs(
-        std::env::var("EXPORTS_FILE_URL_TTL_SECONDS")
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .filter(|v| (60..=604_800).contains(v))
-            .unwrap_or(900),
-    )
-}
-
-/// Job retention from `EXPORTS_FILE_EXPIRY_DAYS` (default 7, at least 1):
-/// the days the bucket keeps export files (template `FileExpiryDays`), so a
-/// job is deleted when its file is.
-pub fn retention_from_env() -> Duration {
-    let days: u64 = std::env::var("EXPORTS_FILE_EXPIRY_DAYS")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|v| (1..=36_500).contains(v))
-        .unwrap_or(7);
-    Duration::from_secs(days * 86_400)
-}
-
 /// Why a request failed, before it becomes an HttpError.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {

@@ -14,9 +14,9 @@ async fn setup() -> Result<bulk_export_api::Deps, ConfigError> {
         config: backend.tenant_config(),
         queue: backend.queue()?,
         files: backend.files()?,
-        rate: bulk_export_api::rate_from_env(),
-        url_ttl: bulk_export_api::url_ttl_from_env(),
-        retention: bulk_export_api::retention_from_env(),
+        rate: settings.api_key_rate,
+        url_ttl: settings.delivery.url_ttl,
+        retention: settings.file_expiry,
     })
 }
 

@@ -3,7 +3,8 @@
 //! [`run_delivery`] with its `ApproximateReceiveCount`, and the response
 //! lists only the messages that failed (`ReportBatchItemFailures`), so SQS
 //! redelivers just those. The delivery the queue's redrive policy allows
-//! last (`maxReceiveCount`, here `EXPORTS_MAX_RECEIVE_COUNT`) never fails:
+//! last (`maxReceiveCount`, here `EXPORTS_MAX_RECEIVE_COUNT`, read into
+//! `Settings::max_receives`) never fails:
 //! when its run does, the job is marked `error` and the message
 //! acknowledged, so no job is left `inProgress` behind a dead letter.
 
@@ -12,17 +13,6 @@ pub use exports_shared::service::bulk::{
     run_delivery, run_job, Delivery, JobOutcome, WorkerDeps, WorkerError, DEFAULT_MAX_RECEIVES,
 };
 use exports_shared::store::JobMessage;
-
-/// The queue's `maxReceiveCount` from `EXPORTS_MAX_RECEIVE_COUNT` (default
-/// [`DEFAULT_MAX_RECEIVES`], 1..=1000; the template sets it from the same
-/// parameter as the redrive policy).
-pub fn max_receives_from_env() -> u32 {
-    std::env::var("EXPORTS_MAX_RECEIVE_COUNT")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|v| (1..=1000).contains(v))
-        .unwrap_or(DEFAULT_MAX_RECEIVES)
-}
 
 /// Which delivery `message` is: its `ApproximateReceiveCount` (1 when the
 /// attribute is missing or not a number).

@@ -17,7 +17,7 @@ async fn setup() -> Result<(WorkerDeps, u32), ConfigError> {
         backend.tenant_config(),
         backend.files()?,
     );
-    Ok((deps, bulk_export_worker::max_receives_from_env()))
+    Ok((deps, settings.max_receives))
 }
 
 #[tokio::main]

@@ -16,7 +16,6 @@ use exports_shared::api::export_logs::{
 use exports_shared::api::gateway::RouteKey;
 use exports_shared::api::http_util::{is_json, normalised_path, MAX_BODY_BYTES};
 use exports_shared::auth::{authenticate, JwtVerifier, Principal};
-use exports_shared::config;
 use exports_shared::render::ExportFormat;
 pub use exports_shared::service::delivery::Delivery;
 use exports_shared::service::export_logs::{render_contacts, ContactsFile};
@@ -50,22 +49,6 @@ pub const ROUTES: &[RouteKey] = &[
     RouteKey::new("POST", "/api/v2/contacts/exports"),
     RouteKey::new("GET", "/api/v2/contacts/exports/{id}"),
 ];
-
-/// Reads `EXPORTS_MAX_SYNC_ROWS`, the deployment's cap on every tenant's
-/// row limit (unset or unparsable: no cap).
-pub fn max_sync_rows_from_env() -> Option<u64> {
-    config::u64_var("EXPORTS_MAX_SYNC_ROWS")
-}
-
-/// Reads the delivery settings: `EXPORTS_INLINE_LIMIT_BYTES` and
-/// `EXPORTS_FILE_URL_TTL_SECS`, each falling back to its default when unset
-/// or unparsable.
-pub fn delivery_from_env() -> Delivery {
-    Delivery::from_values(
-        config::u64_var("EXPORTS_INLINE_LIMIT_BYTES"),
-        config::u64_var("EXPORTS_FILE_URL_TTL_SECS"),
-    )
-}
 
 /// Why a request failed, before it becomes a JSON:API error.
 #[derive(Debug, thiserror::Error)]

@@ -14,8 +14,8 @@ async fn setup() -> Result<export_logs::Deps, ConfigError> {
         logs: backend.export_logs()?,
         verifier: settings.load_jwt_verifier().await?,
         files: backend.files()?,
-        delivery: export_logs::delivery_from_env(),
-        max_sync_rows: export_logs::max_sync_rows_from_env(),
+        delivery: settings.delivery,
+        max_sync_rows: settings.max_sync_rows,
     })
 }
 

@@ -4,12 +4,11 @@
 //! [`handle`] takes its dependencies as arguments, so the Lambda entry point,
 //! `exports-local serve` and the tests all call the same code.
 
-use exports_shared::api::gateway::RouteKey;
 use exports_shared::api::delivery::deliver;
+use exports_shared::api::gateway::RouteKey;
 use exports_shared::api::http_util::{is_json, normalised_path, MAX_BODY_BYTES};
 use exports_shared::api::tabular::{parse_request, ApiError, ErrorCode};
 use exports_shared::auth::{authenticate, JwtVerifier};
-use exports_shared::config;
 use exports_shared::model::EntityKind;
 pub use exports_shared::service::delivery::Delivery;
 use exports_shared::service::tabular::{export_with, ExportOptions};
@@ -38,22 +37,6 @@ pub const PREFIX: &str = "/api/exports/";
 
 /// The API Gateway routes this function is mounted on (`template.yaml`).
 pub const ROUTES: &[RouteKey] = &[RouteKey::new("POST", "/api/exports/{entity}")];
-
-/// Reads `EXPORTS_MAX_SYNC_ROWS`, the deployment's cap on every tenant's
-/// row limit (unset or unparsable: no cap).
-pub fn max_sync_rows_from_env() -> Option<u64> {
-    config::u64_var("EXPORTS_MAX_SYNC_ROWS")
-}
-
-/// Reads the delivery settings: `EXPORTS_INLINE_LIMIT_BYTES` and
-/// `EXPORTS_FILE_URL_TTL_SECS`, each falling back to its default when unset
-/// or unparsable.
-pub fn delivery_from_env() -> Delivery {
-    Delivery::from_values(
-        config::u64_var("EXPORTS_INLINE_LIMIT_BYTES"),
-        config::u64_var("EXPORTS_FILE_URL_TTL_SECS"),
-    )
-}
 
 /// Why a request failed, before it becomes the conventions' error body.
 #[derive(Debug, thiserror::Error)]

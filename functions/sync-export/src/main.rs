@@ -13,8 +13,8 @@ async fn setup() -> Result<sync_export::Deps, ConfigError> {
         config: backend.tenant_config(),
         verifier: settings.load_jwt_verifier().await?,
         files: backend.files()?,
-        delivery: sync_export::delivery_from_env(),
-        max_sync_rows: sync_export::max_sync_rows_from_env(),
+        delivery: settings.delivery,
+        max_sync_rows: settings.max_sync_rows,
     })
 }
 

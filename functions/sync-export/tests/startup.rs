@@ -1,5 +1,5 @@
-//! The Lambda entry point refuses to start without a JWT key, and says which
-//! variables to set.
+//! The Lambda entry point refuses to start without a JWT key or with a
+//! setting out of range, and says which variable to set.
 
 use std::process::Command;
 
@@ -8,7 +8,6 @@ fn aws_mode_without_a_jwt_key_refuses_to_start() {
     // GIVEN the AWS backend configured but no JWKS and no secret
     let out = Command::new(env!("CARGO_BIN_EXE_sync-export"))
         .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("EXPORTS_BACKEND", "aws")
         .env("EXPORTS_ENTITIES_TABLE", "t1")
         .env("EXPORTS_CONFIG_TABLE", "t2")
@@ -37,4 +36,22 @@ fn aws_mode_without_tables_says_which_variable_is_missing() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("EXPORTS_ENTITIES_TABLE"), "{err}");
+}
+
+#[test]
+fn a_setting_out_of_range_stops_the_start_naming_it_and_its_range() {
+    // GIVEN a link lifetime of 5 seconds, below the 60 s minimum
+    let out = Command::new(env!("CARGO_BIN_EXE_sync-export"))
+        .env_clear()
+        .env("EXPORTS_JWT_SECRET", "a-secret-of-enough-length")
+        .env("EXPORTS_FILE_URL_TTL_SECONDS", "5")
+        .output()
+        .expect("run sync-export");
+    // THEN it exits before serving, naming the variable and the range
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("EXPORTS_FILE_URL_TTL_SECONDS='5' is out of range: use 60 to 604800"),
+        "{err}"
+    );
 }

@@ -78,8 +78,8 @@ pub async fn start(
         config: backend.tenant_config(),
         verifier,
         files: std::sync::Arc::new(files.clone()),
-        delivery: sync_export::delivery_from_env(),
-        max_sync_rows: sync_export::max_sync_rows_from_env(),
+        delivery: settings.delivery,
+        max_sync_rows: settings.max_sync_rows,
     };
     let export_logs = export_logs::Deps {
         entities: sync_export.entities.clone(),
@@ -102,9 +102,9 @@ pub async fn start(
         config: backend.tenant_config(),
         queue: backend.queue()?,
         files: export_logs.files.clone(),
-        rate: bulk_export_api::rate_from_env(),
-        url_ttl: bulk_export_api::url_ttl_from_env(),
-        retention: bulk_export_api::retention_from_env(),
+        rate: settings.api_key_rate,
+        url_ttl: settings.delivery.url_ttl,
+        retention: settings.file_expiry,
     };
     let worker_deps = exports_shared::service::bulk::WorkerDeps::new(
         backend.bulk_jobs()?,
@@ -121,7 +121,7 @@ pub async fn start(
         queue,
         worker_deps,
         std::time::Duration::from_secs(300),
-        worker::MAX_RECEIVES,
+        settings.max_receives,
     ));
     let app = serve::App {
         sync_export,

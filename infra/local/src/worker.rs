@@ -15,10 +15,6 @@ use exports_shared::store::embedded::{EmbeddedFiles, EmbeddedStore};
 use exports_shared::store::StoreError;
 use std::time::Duration;
 
-/// Receives after which a message is given up (the template's
-/// `maxReceiveCount`).
-pub const MAX_RECEIVES: u32 = exports_shared::service::bulk::DEFAULT_MAX_RECEIVES;
-
 /// What [`recover`] gave back.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Recovered {

@@ -44,7 +44,7 @@ fn create_export_offline(dir: &Path, key: &str) -> Value {
             config: store.clone(),
             queue: store,
             files: Arc::new(files),
-            rate: bulk_export_api::rate_from_env(),
+            rate: exports_shared::config::DEFAULT_API_KEY_RATE,
             url_ttl: Duration::from_secs(900),
             retention: Duration::from_secs(7 * 86_400),
         };

@@ -7,8 +7,8 @@
 //! [`deliver`] makes the decision; `api::delivery` turns it into HTTP.
 
 use super::tabular::RenderedExport;
-use crate::api::http_util::attachment;
 use crate::model::TenantId;
+use crate::render::attachment;
 use crate::render::ExportFormat;
 use crate::store::{FileKey, FileMeta, FileStore, PresignedUrl, StoreError, StoredFile};
 use flate2::write::GzEncoder;
@@ -22,22 +22,11 @@ pub const DEFAULT_INLINE_LIMIT: usize = 4 * 1024 * 1024;
 pub const DEFAULT_URL_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// Delivery settings (the functions read them from
-/// `EXPORTS_INLINE_LIMIT_BYTES` and `EXPORTS_FILE_URL_TTL_SECS`).
+/// `EXPORTS_INLINE_LIMIT_BYTES` and `EXPORTS_FILE_URL_TTL_SECONDS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delivery {
     pub inline_limit: usize,
     pub url_ttl: Duration,
-}
-
-impl Delivery {
-    /// The settings from an inline limit in bytes and a URL lifetime in
-    /// seconds, each falling back to its default when `None`.
-    pub fn from_values(inline_limit_bytes: Option<u64>, url_ttl_secs: Option<u64>) -> Self {
-        Delivery {
-            inline_limit: inline_limit_bytes.map_or(DEFAULT_INLINE_LIMIT, |n| n as usize),
-            url_ttl: url_ttl_secs.map_or(DEFAULT_URL_TTL, Duration::from_secs),
-        }
-    }
 }
 
 impl Default for Delivery {

@@ -1,37 +1,30 @@
-//! Configuration from the environment, read once per cold start, and the
-//! backend it selects.
+//! Configuration from the environment, read and validated once per cold
+//! start, and the backend it selects.
 //!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `EXPORTS_BACKEND` | `embedded` | `embedded` (SQLite + files) or `aws` (DynamoDB, S3, SQS) |
-//! | `EXPORTS_DATA_DIR` | `.exports` | the embedded backend's directory |
-//! | `EXPORTS_ENTITIES_TABLE` | none (required with `aws`) | the DynamoDB Entities table |
-//! | `EXPORTS_CONFIG_TABLE` | none (required with `aws`) | the DynamoDB TenantConfig table |
-//! | `EXPORTS_EXPORTS_TABLE` | none | the DynamoDB Exports table (export logs, bulk jobs) |
-//! | `EXPORTS_BUCKET` | none | the S3 bucket of export files |
-//! | `EXPORTS_QUEUE_URL` | none | the SQS queue of bulk jobs |
-//! | `EXPORTS_JWKS_URL` | none | JWKS of the identity provider (RS256/ES256), fetched at start |
-//! | `EXPORTS_JWKS_JSON` | none | a JWKS document given inline |
-//! | `EXPORTS_JWT_SECRET` | none | HS256 secret, at least 16 bytes, when there is no JWKS |
-//! | `EXPORTS_PUBLIC_URL` | `http://127.0.0.1:3000` | base of the embedded backend's signed file links |
-//! | `EXPORTS_JWT_ISSUER` | `exports-local` | required `iss` |
-//! | `EXPORTS_JWT_AUDIENCE` | `exports-api` | required `aud` |
+//! [`Settings`] is the one place the environment is read. Every variable,
+//! its default, range and the functions that use it are listed in
+//! [`variables::VARIABLES`] (and in `docs/deploy.md`, kept in step by a
+//! test). A value that does not parse or lies outside its range stops the
+//! start with a [`ConfigError`] naming the variable and the range.
 //!
 //! With `aws`, the SDK's own configuration is read once by
 //! [`Backend::connect`] (`aws_config::defaults(BehaviorVersion::latest())`):
 //! credentials and `AWS_REGION` as usual, and `AWS_ENDPOINT_URL` (or
 //! `AWS_ENDPOINT_URL_DYNAMODB`) to talk to moto or another local endpoint.
 
+mod backend;
+pub mod variables;
+
+pub use backend::{s3_client, Backend};
+
+use crate::auth::rate_limit::RateLimit;
 use crate::auth::{JwtConfig, JwtVerifier};
-use crate::store::aws::DynamoStore;
-use crate::store::embedded::EmbeddedFiles;
-use crate::store::embedded::EmbeddedStore;
-use crate::store::{
-    ActivityStore, ApiKeyStore, BulkJobStore, EntitySource, EntityWriter, ExportLogStore,
-    FileStore, JobQueue, StoreError, TenantConfigStore,
-};
+use crate::service::delivery::{Delivery, DEFAULT_INLINE_LIMIT, DEFAULT_URL_TTL};
+use crate::store::StoreError;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
+use variables::{number, with_deprecated_aliases};
 
 pub const DEFAULT_ISSUER: &str = "exports-local";
 pub const DEFAULT_AUDIENCE: &str = "exports-api";
@@ -63,6 +56,14 @@ pub enum ConfigError {
     WeakJwtSecret,
     #[error("could not open the store")]
     Store(#[from] StoreError),
+    #[error("{name}='{value}' is not a number")]
+    NotANumber { name: &'static str, value: String },
+    #[error("{name}='{value}' is out of range: use {range}")]
+    OutOfRange {
+        name: &'static str,
+        value: String,
+        range: String,
+    },
 }
 
 /// Which storage backend to use.
@@ -104,7 +105,30 @@ pub struct Settings {
     /// The base of the embedded backend's signed file links
     /// (`EXPORTS_PUBLIC_URL`, default `http://127.0.0.1:3000`).
     pub public_url: String,
+    /// The deployment's cap on every tenant's sync row limit
+    /// (`EXPORTS_MAX_SYNC_ROWS`); `None` leaves the tenants' own limits.
+    pub max_sync_rows: Option<u64>,
+    /// The inline limit and link lifetime of sync files
+    /// (`EXPORTS_INLINE_LIMIT_BYTES`, `EXPORTS_FILE_URL_TTL_SECONDS`).
+    pub delivery: Delivery,
+    /// How long export files and bulk jobs are kept
+    /// (`EXPORTS_FILE_EXPIRY_DAYS`).
+    pub file_expiry: Duration,
+    /// Every API key's token bucket (`EXPORTS_API_KEY_RATE_PER_SECOND`,
+    /// `EXPORTS_API_KEY_BURST`).
+    pub api_key_rate: RateLimit,
+    /// Deliveries of a bulk job message before its job is marked error
+    /// (`EXPORTS_MAX_RECEIVE_COUNT`).
+    pub max_receives: u32,
 }
+
+/// The default of `EXPORTS_FILE_EXPIRY_DAYS`.
+pub const DEFAULT_FILE_EXPIRY_DAYS: u64 = 7;
+/// The default API-key rate limit: 5 per second, bursts of 20.
+pub const DEFAULT_API_KEY_RATE: RateLimit = RateLimit {
+    per_second: 5.0,
+    burst: 20.0,
+};
 
 /// The default base of local file links.
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:3000";
@@ -119,13 +143,17 @@ impl Settings {
     }
 
     /// Reads the settings from `lookup` (the environment, or a map in tests).
-    /// Blank values count as unset.
+    /// Blank values count as unset; a deprecated name is read when its
+    /// successor is unset, with a warning.
     ///
     /// # Errors
     /// [`ConfigError::UnknownBackend`] for an unknown `EXPORTS_BACKEND`;
     /// [`ConfigError::MissingVariable`] when `EXPORTS_BACKEND=aws` lacks
-    /// `EXPORTS_ENTITIES_TABLE` or `EXPORTS_CONFIG_TABLE`.
+    /// `EXPORTS_ENTITIES_TABLE` or `EXPORTS_CONFIG_TABLE`;
+    /// [`ConfigError::NotANumber`] or [`ConfigError::OutOfRange`] for a
+    /// numeric setting.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let lookup = with_deprecated_aliases(lookup);
         let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str, what: &'static str| {
             var(name).ok_or(ConfigError::MissingVariable { name, what })
@@ -158,6 +186,50 @@ impl Settings {
             jwks_url: var("EXPORTS_JWKS_URL"),
             jwks_json: var("EXPORTS_JWKS_JSON"),
             public_url: var("EXPORTS_PUBLIC_URL").unwrap_or_else(|| DEFAULT_PUBLIC_URL.into()),
+            max_sync_rows: number(
+                &lookup,
+                variables::MAX_SYNC_ROWS,
+                &variables::MAX_SYNC_ROWS_RANGE,
+            )?,
+            delivery: Delivery {
+                inline_limit: number(
+                    &lookup,
+                    variables::INLINE_LIMIT,
+                    &variables::INLINE_LIMIT_RANGE,
+                )?
+                .map_or(DEFAULT_INLINE_LIMIT, |n| n as usize),
+                url_ttl: number(
+                    &lookup,
+                    variables::FILE_URL_TTL,
+                    &variables::FILE_URL_TTL_RANGE,
+                )?
+                .map_or(DEFAULT_URL_TTL, Duration::from_secs),
+            },
+            file_expiry: Duration::from_secs(
+                number(
+                    &lookup,
+                    variables::FILE_EXPIRY_DAYS,
+                    &variables::FILE_EXPIRY_DAYS_RANGE,
+                )?
+                .unwrap_or(DEFAULT_FILE_EXPIRY_DAYS)
+                    * 86_400,
+            ),
+            api_key_rate: RateLimit {
+                per_second: number(
+                    &lookup,
+                    variables::RATE_PER_SECOND,
+                    &variables::RATE_PER_SECOND_RANGE,
+                )?
+                .unwrap_or(DEFAULT_API_KEY_RATE.per_second),
+                burst: number(&lookup, variables::BURST, &variables::BURST_RANGE)?
+                    .unwrap_or(DEFAULT_API_KEY_RATE.burst),
+            },
+            max_receives: number(
+                &lookup,
+                variables::MAX_RECEIVES,
+                &variables::MAX_RECEIVES_RANGE,
+            )?
+            .unwrap_or(crate::service::bulk::DEFAULT_MAX_RECEIVES),
         })
     }
 
@@ -224,218 +296,6 @@ impl Settings {
     }
 }
 
-/// The storage clients of one process, whichever the backend.
-#[derive(Clone)]
-pub struct Backend {
-    entities: Arc<dyn EntitySource>,
-    entity_writer: Arc<dyn EntityWriter>,
-    tenant_config: Arc<dyn TenantConfigStore>,
-    /// Reference data (TenantConfig `GLOBAL`).
-    reference: Arc<dyn crate::store::ReferenceStore>,
-    /// `None` when the AWS backend has no `EXPORTS_BUCKET`.
-    files: Option<Arc<dyn FileStore>>,
-    /// `None` when the AWS backend has no `EXPORTS_QUEUE_URL`.
-    queue: Option<Arc<dyn JobQueue>>,
-    /// `None` when the AWS backend has no `EXPORTS_EXPORTS_TABLE`.
-    export_logs: Option<Arc<dyn ExportLogStore>>,
-    /// `None` when the AWS backend has no `EXPORTS_EXPORTS_TABLE`.
-    bulk_jobs: Option<Arc<dyn BulkJobStore>>,
-    api_keys: Arc<dyn ApiKeyStore>,
-    activities: Arc<dyn ActivityStore>,
-    /// The SDK configuration, loaded once, for every AWS client (AWS only).
-    aws: Option<aws_config::SdkConfig>,
-}
-
-impl std::fmt::Debug for Backend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Backend")
-            .field("aws", &self.aws.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Backend {
-    /// Opens the configured backend. With `aws` this loads the SDK
-    /// configuration (credentials, region, endpoint) once; no table is
-    /// touched until the first call.
-    ///
-    /// # Errors
-    /// When the embedded store cannot be opened.
-    pub async fn connect(settings: &Settings) -> Result<Self, ConfigError> {
-        match &settings.backend {
-            BackendKind::Embedded => {
-                let dir = settings.data_dir.clone();
-                let public_url = settings.public_url.clone();
-                let (store, files) = tokio::task::spawn_blocking(move || {
-                    Ok::<_, StoreError>((
-                        EmbeddedStore::open(&dir)?,
-                        EmbeddedFiles::open(&dir, public_url)?,
-                    ))
-                })
-                .await
-                .map_err(|e| StoreError::backend("open store", e))??;
-                let store = Arc::new(store);
-                let mut backend = Backend::over(store.clone(), None);
-                backend.files = Some(Arc::new(files));
-                backend.queue = Some(store.clone());
-                backend.bulk_jobs = Some(store.clone());
-                backend.export_logs = Some(store);
-                Ok(backend)
-            }
-            BackendKind::Aws(aws) => {
-                let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .load()
-                    .await;
-                let store = DynamoStore::new(
-                    aws_sdk_dynamodb::Client::new(&sdk),
-                    aws.entities_table.clone(),
-                    aws.config_table.clone(),
-                );
-                let mut backend = Backend::over(Arc::new(store), None);
-                backend.files = aws.bucket.as_ref().map(|bucket| {
-                    Arc::new(crate::store::aws::S3Files::new(
-                        s3_client(&sdk),
-                        bucket.clone(),
-                    )) as Arc<dyn FileStore>
-                });
-                backend.queue = aws.queue_url.as_ref().map(|url| {
-                    Arc::new(crate::store::aws::SqsQueue::new(
-                        aws_sdk_sqs::Client::new(&sdk),
-                        url.clone(),
-                    )) as Arc<dyn JobQueue>
-                });
-                backend.export_logs = aws.exports_table.as_ref().map(|table| {
-                    Arc::new(crate::store::aws::DynamoExportLogs::new(
-                        aws_sdk_dynamodb::Client::new(&sdk),
-                        table.clone(),
-                    )) as Arc<dyn ExportLogStore>
-                });
-                backend.bulk_jobs = aws.exports_table.as_ref().map(|table| {
-                    Arc::new(crate::store::aws::DynamoBulkJobs::new(
-                        aws_sdk_dynamodb::Client::new(&sdk),
-                        table.clone(),
-                    )) as Arc<dyn BulkJobStore>
-                });
-                backend.aws = Some(sdk);
-                Ok(backend)
-            }
-        }
-    }
-
-    fn over<S>(store: Arc<S>, aws: Option<aws_config::SdkConfig>) -> Self
-    where
-        S: EntitySource
-            + EntityWriter
-            + TenantConfigStore
-            + crate::store::ReferenceStore
-            + ApiKeyStore
-            + ActivityStore
-            + 'static,
-    {
-        Backend {
-            api_keys: store.clone(),
-            activities: store.clone(),
-            bulk_jobs: None,
-            entities: store.clone(),
-            entity_writer: store.clone(),
-            tenant_config: store.clone(),
-            reference: store,
-            files: None,
-            queue: None,
-            export_logs: None,
-            aws,
-        }
-    }
-
-    /// The file store: the data directory's `files/` (embedded) or S3.
-    ///
-    /// # Errors
-    /// [`ConfigError::MissingVariable`] when the AWS backend has no bucket.
-    pub fn files(&self) -> Result<Arc<dyn FileStore>, ConfigError> {
-        self.files.clone().ok_or(ConfigError::MissingVariable {
-            name: "EXPORTS_BUCKET",
-            what: "the S3 bucket of export files",
-        })
-    }
-
-    /// The job queue: a SQLite table (embedded) or SQS.
-    ///
-    /// # Errors
-    /// [`ConfigError::MissingVariable`] when the AWS backend has no queue.
-    pub fn queue(&self) -> Result<Arc<dyn JobQueue>, ConfigError> {
-        self.queue.clone().ok_or(ConfigError::MissingVariable {
-            name: "EXPORTS_QUEUE_URL",
-            what: "the SQS queue of bulk jobs",
-        })
-    }
-
-    /// The export logs: a SQLite table (embedded) or the Exports table.
-    ///
-    /// # Errors
-    /// [`ConfigError::MissingVariable`] when the AWS backend has no Exports table.
-    pub fn export_logs(&self) -> Result<Arc<dyn ExportLogStore>, ConfigError> {
-        self.export_logs
-            .clone()
-            .ok_or(ConfigError::MissingVariable {
-                name: "EXPORTS_EXPORTS_TABLE",
-                what: "the DynamoDB Exports table (export logs)",
-            })
-    }
-
-    /// Bulk jobs: a SQLite table (embedded) or the Exports table.
-    ///
-    /// # Errors
-    /// [`ConfigError::MissingVariable`] when the AWS backend has no Exports table.
-    pub fn bulk_jobs(&self) -> Result<Arc<dyn BulkJobStore>, ConfigError> {
-        self.bulk_jobs.clone().ok_or(ConfigError::MissingVariable {
-            name: "EXPORTS_EXPORTS_TABLE",
-            what: "the DynamoDB Exports table (bulk jobs)",
-        })
-    }
-
-    /// API keys, the blocked flag and rate buckets (TenantConfig).
-    pub fn api_keys(&self) -> Arc<dyn ApiKeyStore> {
-        self.api_keys.clone()
-    }
-
-    /// Day-bucketed activities (Entities).
-    pub fn activities(&self) -> Arc<dyn ActivityStore> {
-        self.activities.clone()
-    }
-
-    pub fn entities(&self) -> Arc<dyn EntitySource> {
-        self.entities.clone()
-    }
-
-    pub fn entity_writer(&self) -> Arc<dyn EntityWriter> {
-        self.entity_writer.clone()
-    }
-
-    pub fn tenant_config(&self) -> Arc<dyn TenantConfigStore> {
-        self.tenant_config.clone()
-    }
-
-    /// Reference data: industries, countries, cities, phone codes.
-    pub fn reference(&self) -> Arc<dyn crate::store::ReferenceStore> {
-        self.reference.clone()
-    }
-
-    /// The SDK configuration the AWS backend loaded (`None` when embedded),
-    /// to build further clients (S3, SQS) from.
-    pub fn aws_config(&self) -> Option<&aws_config::SdkConfig> {
-        self.aws.as_ref()
-    }
-}
-
-/// An S3 client. With a custom endpoint (an emulator on an IP address),
-/// buckets are addressed by path, as virtual-host names cannot resolve.
-pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::config::Builder::from(sdk)
-        .force_path_style(sdk.endpoint_url().is_some())
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
-
 /// JSON logs for Lambda (CloudWatch), level from `RUST_LOG` (default info).
 pub fn init_lambda_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -446,18 +306,6 @@ pub fn init_lambda_tracing() {
         .with_current_span(false)
         .without_time()
         .try_init();
-}
-
-/// Reads a function's own numeric setting `name` (unset or unparsable:
-/// `None`). The variable names stay with the functions that read them, so
-/// the template's contract test sees which function needs which.
-pub fn u64_var(name: &str) -> Option<u64> {
-    u64_from_lookup(name, |n| std::env::var(n).ok())
-}
-
-/// [`u64_var`] from `lookup`.
-pub fn u64_from_lookup(name: &str, lookup: impl Fn(&str) -> Option<String>) -> Option<u64> {
-    lookup(name).and_then(|v| v.trim().parse().ok())
 }
 
 #[cfg(test)]
@@ -578,11 +426,86 @@ mod tests {
     }
 
     #[test]
-    fn numeric_settings_are_trimmed_and_unparsable_is_unset() {
-        let vars: HashMap<&str, &str> = [("A", " 1024 "), ("B", "soon")].into_iter().collect();
-        let get = |name: &str| vars.get(name).map(|v| (*v).to_string());
-        assert_eq!(u64_from_lookup("A", get), Some(1024));
-        assert_eq!(u64_from_lookup("B", get), None);
-        assert_eq!(u64_from_lookup("C", get), None);
+    fn numeric_settings_default_when_unset_and_are_read_trimmed() {
+        // GIVEN no numeric setting
+        let defaults = settings(&[]).expect("valid");
+        // THEN each has its documented default
+        assert_eq!(defaults.max_sync_rows, None);
+        assert_eq!(defaults.delivery, Delivery::default());
+        assert_eq!(defaults.file_expiry, Duration::from_secs(7 * 86_400));
+        assert_eq!(defaults.api_key_rate, DEFAULT_API_KEY_RATE);
+        assert_eq!(defaults.max_receives, 5);
+        // AND set ones are read, blanks around them ignored
+        let set = settings(&[
+            ("EXPORTS_MAX_SYNC_ROWS", " 5000 "),
+            ("EXPORTS_INLINE_LIMIT_BYTES", "2048"),
+            ("EXPORTS_FILE_URL_TTL_SECONDS", "120"),
+            ("EXPORTS_FILE_EXPIRY_DAYS", "30"),
+            ("EXPORTS_API_KEY_RATE_PER_SECOND", "0.5"),
+            ("EXPORTS_API_KEY_BURST", "3"),
+            ("EXPORTS_MAX_RECEIVE_COUNT", "9"),
+        ])
+        .expect("valid");
+        assert_eq!(set.max_sync_rows, Some(5000));
+        assert_eq!(set.delivery.inline_limit, 2048);
+        assert_eq!(set.delivery.url_ttl, Duration::from_secs(120));
+        assert_eq!(set.file_expiry, Duration::from_secs(30 * 86_400));
+        assert_eq!(set.api_key_rate.per_second, 0.5);
+        assert_eq!(set.api_key_rate.burst, 3.0);
+        assert_eq!(set.max_receives, 9);
+    }
+
+    #[test]
+    fn a_value_out_of_range_stops_the_start_naming_the_variable_and_the_range() {
+        // GIVEN a link lifetime of 5 seconds (it used to become 900 silently)
+        let err = settings(&[("EXPORTS_FILE_URL_TTL_SECONDS", "5")]).expect_err("refused");
+        // THEN the message names the variable, the value and the range
+        assert_eq!(
+            err.to_string(),
+            "EXPORTS_FILE_URL_TTL_SECONDS='5' is out of range: use 60 to 604800"
+        );
+        // AND every numeric setting is checked the same way
+        for (name, bad) in [
+            ("EXPORTS_MAX_SYNC_ROWS", "0"),
+            ("EXPORTS_INLINE_LIMIT_BYTES", "6000000"),
+            ("EXPORTS_FILE_EXPIRY_DAYS", "0"),
+            ("EXPORTS_API_KEY_RATE_PER_SECOND", "0"),
+            ("EXPORTS_API_KEY_BURST", "0.5"),
+            ("EXPORTS_MAX_RECEIVE_COUNT", "1001"),
+        ] {
+            let err = settings(&[(name, bad)]).expect_err(name);
+            assert!(
+                matches!(err, ConfigError::OutOfRange { name: n, .. } if n == name),
+                "{name}: {err}"
+            );
+        }
+        // AND a value that is no number says so
+        let err = settings(&[("EXPORTS_API_KEY_BURST", "lots")]).expect_err("refused");
+        assert_eq!(
+            err.to_string(),
+            "EXPORTS_API_KEY_BURST='lots' is not a number"
+        );
+    }
+
+    #[test]
+    fn the_old_ttl_name_is_read_when_the_new_one_is_unset() {
+        // GIVEN only the deprecated name
+        let old = settings(&[("EXPORTS_FILE_URL_TTL_SECS", "300")]).expect("valid");
+        // THEN it is read
+        assert_eq!(old.delivery.url_ttl, Duration::from_secs(300));
+        // AND the new name wins when both are set
+        let both = settings(&[
+            ("EXPORTS_FILE_URL_TTL_SECS", "300"),
+            ("EXPORTS_FILE_URL_TTL_SECONDS", "600"),
+        ])
+        .expect("valid");
+        assert_eq!(both.delivery.url_ttl, Duration::from_secs(600));
+        // AND the old name is range-checked under the new one's name
+        let err = settings(&[("EXPORTS_FILE_URL_TTL_SECS", "5")]).expect_err("refused");
+        assert!(
+            err.to_string()
+                .starts_with("EXPORTS_FILE_URL_TTL_SECONDS='5'"),
+            "{err}"
+        );
     }
 }
