@@ -115,23 +115,6 @@ async fn put_if(
     }
 }
 
-async fn get(
-    client: &Client,
-    table: &str,
-    pk: String,
-    sk: &str,
-) -> Result<Option<Item>, StoreError> {
-    Ok(client
-        .get_item()
-        .table_name(table)
-        .set_key(Some(item::key(pk, sk)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| StoreError::backend(format!("get {table} {sk}"), e))?
-        .item)
-}
-
 /// Jobs and idempotency records in the Exports table. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct DynamoBulkJobs {
@@ -170,7 +153,7 @@ impl BulkJobStore for DynamoBulkJobs {
     }
 
     async fn get_job(&self, tenant: &TenantId, id: &str) -> Result<Option<BulkJob>, StoreError> {
-        get(
+        item::get(
             &self.client,
             &self.table,
             keys::tenant_pk(tenant),
@@ -258,7 +241,7 @@ impl BulkJobStore for DynamoBulkJobs {
         {
             return Ok(None);
         }
-        get(&self.client, &self.table, pk, &sk)
+        item::get(&self.client, &self.table, pk, &sk)
             .await?
             .as_ref()
             .map(value_of)

@@ -3,34 +3,22 @@
 //! come from [`crate::store::kv`]; and the typed reads and writes the
 //! API-key store ([`super::bulk`]) makes on it.
 
-use super::dynamodb::DynamoStore;
+use super::dynamodb::{DynamoStore, BATCH_WRITE_MAX};
 use super::item::{self, Item};
 use crate::store::kv::{ConfigItem, KvStore};
 use crate::store::StoreError;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use serde::de::DeserializeOwned;
-use std::time::Duration;
-
-/// The most puts one `BatchWriteItem` may carry.
-const BATCH: usize = 25;
-/// How many times one chunk is sent before unprocessed items are an error.
-const ATTEMPTS: u32 = 8;
 
 #[async_trait]
 impl KvStore for DynamoStore {
     async fn get_item(&self, pk: &str, sk: &str) -> Result<Option<ConfigItem>, StoreError> {
-        let table = self.config_table();
-        let out = self
-            .client()
-            .get_item()
-            .table_name(table)
-            .set_key(Some(item::key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::backend(format!("get {table} {sk}"), e))?;
-        out.item.as_ref().map(ConfigItem::try_from).transpose()
+        item::get(self.client(), self.config_table(), pk, sk)
+            .await?
+            .as_ref()
+            .map(ConfigItem::try_from)
+            .transpose()
     }
 
     /// Follows `LastEvaluatedKey` to the end.
@@ -75,11 +63,12 @@ impl KvStore for DynamoStore {
         Ok(())
     }
 
-    /// `BatchWriteItem` in chunks of 25, resending unprocessed items.
+    /// `BatchWriteItem` in chunks of 25, resending unprocessed items (the
+    /// Entities table's loop, [`DynamoStore::batch_write_to`]).
     async fn put_items(&self, items: Vec<ConfigItem>) -> Result<(), StoreError> {
         let table = self.config_table().to_string();
-        for chunk in items.chunks(BATCH) {
-            let mut pending = chunk
+        for chunk in items.chunks(BATCH_WRITE_MAX) {
+            let pending = chunk
                 .iter()
                 .map(|config| {
                     let put = PutRequest::builder()
@@ -89,30 +78,7 @@ impl KvStore for DynamoStore {
                     Ok(WriteRequest::builder().put_request(put).build())
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                if attempt == ATTEMPTS {
-                    return Err(StoreError::Corrupt(format!(
-                        "{} reference items still unprocessed after {ATTEMPTS} attempts",
-                        pending.len()
-                    )));
-                }
-                if attempt > 0 {
-                    tokio::time::sleep(Duration::from_millis(25 << attempt.min(6))).await;
-                }
-                attempt += 1;
-                let out = self
-                    .client()
-                    .batch_write_item()
-                    .request_items(table.clone(), pending)
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::backend(format!("batch write {table}"), e))?;
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&table))
-                    .unwrap_or_default();
-            }
+            self.batch_write_to(&table, pending).await?;
         }
         Ok(())
     }

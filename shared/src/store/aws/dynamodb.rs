@@ -111,11 +111,16 @@ impl DynamoStore {
 
     /// Writes one chunk of at most [`BATCH_WRITE_MAX`] puts to the Entities
     /// table, resending `UnprocessedItems` with exponential backoff.
-    pub(super) async fn batch_write(
+    pub(super) async fn batch_write(&self, pending: Vec<WriteRequest>) -> Result<(), StoreError> {
+        self.batch_write_to(&self.entities_table, pending).await
+    }
+
+    /// [`Self::batch_write`] to `table`.
+    pub(super) async fn batch_write_to(
         &self,
+        table: &str,
         mut pending: Vec<WriteRequest>,
     ) -> Result<(), StoreError> {
-        let table = &self.entities_table;
         for attempt in 0..BATCH_WRITE_ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(backoff(self.backoff_base, attempt, rand::random())).await;
@@ -123,7 +128,7 @@ impl DynamoStore {
             let out = self
                 .client
                 .batch_write_item()
-                .request_items(table.clone(), pending)
+                .request_items(table, pending)
                 .send()
                 .await
                 .map_err(|e| StoreError::backend(format!("batch write {table}"), e))?;

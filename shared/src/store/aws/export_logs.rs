@@ -80,16 +80,8 @@ impl ExportLogStore for DynamoExportLogs {
 
     async fn get_log(&self, tenant: &TenantId, id: &str) -> Result<Option<ExportLog>, StoreError> {
         let sk = keys::export_log_sk(id);
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(item::key(keys::tenant_pk(tenant), sk.clone())))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::backend(format!("get {} {sk}", self.table), e))?;
-        out.item
+        item::get(&self.client, &self.table, keys::tenant_pk(tenant), &sk)
+            .await?
             .as_ref()
             .map(|found| {
                 let data = string_attr(found, DATA)?;

@@ -112,11 +112,32 @@ impl TryFrom<&Item> for ConfigItem {
     }
 }
 
+/// One item by key, read consistently; `None` when absent.
+///
+/// # Errors
+/// When DynamoDB fails.
+pub async fn get(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: impl Into<String>,
+    sk: &str,
+) -> Result<Option<Item>, StoreError> {
+    Ok(client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key(pk, sk)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| StoreError::backend(format!("get {table} {sk}"), e))?
+        .item)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{
-        ConfigOption, CustomFieldDef, EntityKind, FieldType, OptionKind, TenantId, TenantSettings,
+        ConfigOption, CustomFieldDef, EntityKind, OptionKind, TenantId, TenantSettings,
     };
     use crate::store::keys;
     use serde_json::json;
@@ -229,28 +250,7 @@ mod tests {
     #[test]
     fn config_values_round_trip_through_items() {
         let t = TenantId::new("t");
-        let settings = TenantSettings {
-            shards: 2,
-            locale: Some("es-CL".into()),
-            ..TenantSettings::default()
-        };
-        let def = CustomFieldDef {
-            uuid: "u1".into(),
-            entity: EntityKind::Organisations,
-            key: "tier".into(),
-            label: "Tier".into(),
-            field_type: FieldType::String,
-            form_uuid: None,
-        };
-        let option = ConfigOption {
-            code: "client".into(),
-            display_name: "Client".into(),
-            enabled: true,
-            deleted: false,
-            sort_order: 2,
-            created_at: "2024-01-01T00:00:00Z".into(),
-            updated_at: "2024-01-02T00:00:00Z".into(),
-        };
+        let (settings, def, option) = crate::store::kv::records::samples();
 
         let item = Item::from(
             ConfigItem::new(keys::tenant_pk(&t), keys::SETTINGS_SK, &settings).expect("ok"),

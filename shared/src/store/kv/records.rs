@@ -148,10 +148,40 @@ pub fn reference_items(data: &ReferenceData) -> Result<Vec<ConfigItem>, StoreErr
     Ok(out)
 }
 
+/// A tenant's settings, a custom field and a stage, for the conversion tests
+/// of this module and of each backend's item format.
+#[cfg(test)]
+pub(crate) fn samples() -> (TenantSettings, CustomFieldDef, ConfigOption) {
+    use crate::model::{EntityKind, FieldType};
+    (
+        TenantSettings {
+            shards: 2,
+            locale: Some("es-CL".into()),
+            ..TenantSettings::default()
+        },
+        CustomFieldDef {
+            uuid: "u1".into(),
+            entity: EntityKind::Organisations,
+            key: "tier".into(),
+            label: "Tier".into(),
+            field_type: FieldType::String,
+            form_uuid: None,
+        },
+        ConfigOption {
+            code: "client".into(),
+            display_name: "Client".into(),
+            enabled: true,
+            deleted: false,
+            sort_order: 2,
+            created_at: "2024-01-01T00:00:00Z".into(),
+            updated_at: "2024-01-02T00:00:00Z".into(),
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{EntityKind, FieldType};
 
     fn round_trip<T>(item: &ConfigItem) -> T
     where
@@ -164,28 +194,7 @@ mod tests {
     fn tenant_values_are_stored_under_their_keys_and_read_back_equal() {
         // GIVEN a tenant's settings, a custom field and a stage
         let t = TenantId::new("T1");
-        let settings = TenantSettings {
-            shards: 2,
-            locale: Some("es-CL".into()),
-            ..TenantSettings::default()
-        };
-        let def = CustomFieldDef {
-            uuid: "u1".into(),
-            entity: EntityKind::Organisations,
-            key: "tier".into(),
-            label: "Tier".into(),
-            field_type: FieldType::String,
-            form_uuid: None,
-        };
-        let option = ConfigOption {
-            code: "client".into(),
-            display_name: "Client".into(),
-            enabled: true,
-            deleted: false,
-            sort_order: 2,
-            created_at: "2024-01-01T00:00:00Z".into(),
-            updated_at: "2024-01-02T00:00:00Z".into(),
-        };
+        let (settings, def, option) = samples();
         // WHEN they become items
         let s = ConfigItem::try_from((&t, &settings)).expect("ok");
         let d = ConfigItem::try_from((&t, &def)).expect("ok");
