@@ -198,3 +198,38 @@ fn the_old_ttl_name_is_read_when_the_new_one_is_unset() {
         "{err}"
     );
 }
+
+#[test]
+fn the_documented_defaults_and_ranges_are_the_ones_enforced() {
+    use variables::*;
+    // GIVEN the table's text of each numeric setting
+    let doc = |name: &str| {
+        let v = VARIABLES.iter().find(|v| v.name == name).expect(name);
+        (v.default, v.range)
+    };
+    // THEN its range is the one `number` checks
+    assert_eq!(doc(MAX_SYNC_ROWS).1, range_text(&MAX_SYNC_ROWS_RANGE));
+    assert_eq!(doc(INLINE_LIMIT).1, range_text(&INLINE_LIMIT_RANGE));
+    assert_eq!(doc(FILE_URL_TTL).1, range_text(&FILE_URL_TTL_RANGE));
+    assert_eq!(doc(FILE_EXPIRY_DAYS).1, range_text(&FILE_EXPIRY_DAYS_RANGE));
+    assert_eq!(doc(RATE_PER_SECOND).1, range_text(&RATE_PER_SECOND_RANGE));
+    assert_eq!(doc(BURST).1, range_text(&BURST_RANGE));
+    assert_eq!(doc(MAX_RECEIVES).1, range_text(&MAX_RECEIVES_RANGE));
+    // AND its default is what an unset variable gives
+    let unset = settings(&[]).expect("valid");
+    assert_eq!(doc(INLINE_LIMIT).0, unset.delivery.inline_limit.to_string());
+    assert_eq!(
+        doc(FILE_URL_TTL).0,
+        unset.delivery.url_ttl.as_secs().to_string()
+    );
+    assert_eq!(
+        doc(FILE_EXPIRY_DAYS).0,
+        (unset.file_expiry.as_secs() / 86_400).to_string()
+    );
+    assert_eq!(
+        doc(RATE_PER_SECOND).0,
+        unset.api_key_rate.per_second.to_string()
+    );
+    assert_eq!(doc(BURST).0, unset.api_key_rate.burst.to_string());
+    assert_eq!(doc(MAX_RECEIVES).0, unset.max_receives.to_string());
+}

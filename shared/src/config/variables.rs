@@ -140,49 +140,49 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: MAX_SYNC_ROWS,
         default: "none (each tenant's own limit)",
-        range: "1 to 10,000,000",
+        range: "1 to 10000000",
         meaning: "the deployment's cap on every tenant's sync row limit",
         used_by: FILES_SYNC,
     },
     Variable {
         name: INLINE_LIMIT,
         default: "4194304",
-        range: "1,024 to 5,000,000",
+        range: "1024 to 5000000",
         meaning: "the largest file answered inline; larger ones get a 303 to a signed link",
         used_by: FILES_SYNC,
     },
     Variable {
         name: FILE_URL_TTL,
         default: "900",
-        range: "60 to 604,800",
+        range: "60 to 604800",
         meaning: "the lifetime of signed file links, in seconds (formerly `EXPORTS_FILE_URL_TTL_SECS`, still read with a warning)",
         used_by: &["sync-export", "export-logs", "bulk-export-api"],
     },
     Variable {
         name: FILE_EXPIRY_DAYS,
         default: "7",
-        range: "1 to 36,500",
+        range: "1 to 36500",
         meaning: "the days export files and bulk jobs are kept (the bucket's lifecycle rule)",
         used_by: &["bulk-export-api"],
     },
     Variable {
         name: RATE_PER_SECOND,
         default: "5",
-        range: "0.001 to 10,000",
+        range: "0.001 to 10000",
         meaning: "tokens per second refilled into each API key's bucket",
         used_by: &["bulk-export-api"],
     },
     Variable {
         name: BURST,
         default: "20",
-        range: "1 to 100,000",
+        range: "1 to 100000",
         meaning: "the size of each API key's bucket",
         used_by: &["bulk-export-api"],
     },
     Variable {
         name: MAX_RECEIVES,
         default: "5",
-        range: "1 to 1,000",
+        range: "1 to 1000",
         meaning: "deliveries of a bulk job message before its job is marked error (the queue's maxReceiveCount)",
         used_by: &["bulk-export-worker"],
     },
@@ -226,10 +226,15 @@ where
         return Err(ConfigError::OutOfRange {
             name,
             value: raw,
-            range: format!("{} to {}", range.start(), range.end()),
+            range: range_text(range),
         });
     }
     Ok(Some(value))
+}
+
+/// How a range is written in messages and in [`VARIABLES`]: `60 to 604800`.
+pub fn range_text<T: Display>(range: &RangeInclusive<T>) -> String {
+    format!("{} to {}", range.start(), range.end())
 }
 
 /// `lookup` that also answers each deprecated name's successor from the old
