@@ -4,6 +4,7 @@
 //! [`crate::store::keys`]. Conditional writes read and write inside one
 //! `BEGIN IMMEDIATE` transaction, so they are atomic across processes too.
 
+use super::rows::{insert_new, json, parse, prefixed, read, upsert};
 use super::sqlite::{sql_err, EmbeddedStore};
 use crate::model::bulk::{ApiKey, BulkJob};
 use crate::model::{Record, TenantId};
@@ -14,116 +15,7 @@ use crate::store::kv::records::{ApiKeyPointer, Blocked};
 use crate::store::{keys, RecordLoad, StoreError};
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use sea_query::{Expr, OnConflict, Query, SqliteQueryBuilder};
-use sea_query_rusqlite::RusqliteBinder;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-
-fn json<T: Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn parse<T: DeserializeOwned>(sk: &str, data: &str) -> Result<T, StoreError> {
-    serde_json::from_str(data).map_err(|e| StoreError::Corrupt(format!("{sk}: {e}")))
-}
-
-/// The item at (`pk`, `sk`) of one of the key-value tables.
-fn read<T: DeserializeOwned>(
-    c: &Connection,
-    table: &'static str,
-    pk: &str,
-    sk: &str,
-) -> Result<Option<T>, StoreError> {
-    use sea_query::ExprTrait as _;
-    let (sql, values) = Query::select()
-        .column("data")
-        .from(table)
-        .and_where(Expr::col("pk").eq(pk))
-        .and_where(Expr::col("sk").eq(sk))
-        .build_rusqlite(SqliteQueryBuilder);
-    let data: Option<String> = c
-        .prepare_cached(&sql)
-        .and_then(|mut s| s.query_row(&*values.as_params(), |r| r.get(0)).optional())
-        .map_err(sql_err("read item"))?;
-    data.map(|d| parse(sk, &d)).transpose()
-}
-
-/// Writes (`pk`, `sk`, `data`) into one of the key-value tables: replacing
-/// an item that is there (`replace`), or only when there is none.
-/// Returns whether a row was written.
-fn write(
-    c: &Connection,
-    table: &'static str,
-    (pk, sk, data): (&str, &str, &str),
-    replace: bool,
-) -> Result<bool, StoreError> {
-    let mut conflict = OnConflict::columns(["pk", "sk"]);
-    if replace {
-        conflict.update_column("data");
-    } else {
-        conflict.do_nothing();
-    }
-    let (sql, values) = Query::insert()
-        .into_table(table)
-        .columns(["pk", "sk", "data"])
-        .values([pk.into(), sk.into(), data.into()])
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?
-        .on_conflict(conflict)
-        .build_rusqlite(SqliteQueryBuilder);
-    let n = c
-        .prepare_cached(&sql)
-        .and_then(|mut s| s.execute(&*values.as_params()))
-        .map_err(sql_err("write item"))?;
-    Ok(n == 1)
-}
-
-fn upsert(
-    c: &Connection,
-    table: &'static str,
-    pk: &str,
-    sk: &str,
-    data: &str,
-) -> Result<(), StoreError> {
-    write(c, table, (pk, sk, data), true).map(|_| ())
-}
-
-fn insert_new(
-    c: &Connection,
-    table: &'static str,
-    pk: &str,
-    sk: &str,
-    data: &str,
-) -> Result<bool, StoreError> {
-    write(c, table, (pk, sk, data), false)
-}
-
-fn prefixed<T: DeserializeOwned>(
-    c: &Connection,
-    table: &str,
-    pk: &str,
-    prefix: &str,
-    descending: bool,
-) -> Result<Vec<T>, StoreError> {
-    let order = if descending { "DESC" } else { "ASC" };
-    let mut stmt = c
-        .prepare(&format!(
-            "SELECT sk, data FROM {table} WHERE pk = ?1 AND sk >= ?2 AND sk < ?3 ORDER BY sk {order}"
-        ))
-        .map_err(sql_err("prepare list"))?;
-    let upper = format!("{prefix}\u{10FFFF}");
-    let rows = stmt
-        .query_map(params![pk, prefix, upper], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })
-        .map_err(sql_err("list"))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (sk, data) = row.map_err(sql_err("read row"))?;
-        out.push(parse(&sk, &data)?);
-    }
-    Ok(out)
-}
+use rusqlite::{params, TransactionBehavior};
 
 const EXPORTS: &str = "export_logs";
 const CONFIG: &str = "tenant_config";

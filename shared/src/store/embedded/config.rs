@@ -2,36 +2,21 @@
 //! [`crate::store::TenantConfigStore`] and [`crate::store::ReferenceStore`]
 //! come from [`crate::store::kv`].
 
+use super::rows::{prefixed_data, read_data, upsert};
 use super::sqlite::{sql_err, EmbeddedStore};
 use crate::store::kv::{ConfigItem, KvStore};
 use crate::store::StoreError;
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension};
 
-/// The upsert of one `tenant_config` item.
-const UPSERT: &str = "INSERT INTO tenant_config (pk, sk, data) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (pk, sk) DO UPDATE SET data = excluded.data";
-
-fn upsert(c: &Connection, item: &ConfigItem, context: &'static str) -> Result<(), StoreError> {
-    c.prepare_cached(UPSERT)
-        .and_then(|mut stmt| stmt.execute(params![item.pk, item.sk, item.data]))
-        .map_err(sql_err(context))?;
-    Ok(())
-}
+/// The key-value table of tenant settings and reference data.
+const CONFIG: &str = "tenant_config";
 
 #[async_trait]
 impl KvStore for EmbeddedStore {
     async fn get_item(&self, pk: &str, sk: &str) -> Result<Option<ConfigItem>, StoreError> {
         let (pk, sk) = (pk.to_string(), sk.to_string());
         self.with_conn(move |c| {
-            let data: Option<String> = c
-                .query_row(
-                    "SELECT data FROM tenant_config WHERE pk = ?1 AND sk = ?2",
-                    params![pk, sk],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(sql_err("read config"))?;
+            let data = read_data(c, CONFIG, &pk, &sk)?;
             Ok(data.map(|data| ConfigItem { pk, sk, data }))
         })
         .await
@@ -40,33 +25,21 @@ impl KvStore for EmbeddedStore {
     async fn query_prefix(&self, pk: &str, prefix: &str) -> Result<Vec<ConfigItem>, StoreError> {
         let (pk, prefix) = (pk.to_string(), prefix.to_string());
         self.with_conn(move |c| {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT sk, data FROM tenant_config WHERE pk = ?1 AND sk >= ?2 AND sk < ?3 ORDER BY sk",
-                )
-                .map_err(sql_err("prepare list"))?;
-            let upper = format!("{prefix}\u{10FFFF}");
-            let rows = stmt
-                .query_map(params![pk, prefix, upper], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                })
-                .map_err(sql_err("list config"))?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (sk, data) = row.map_err(sql_err("read config row"))?;
-                out.push(ConfigItem {
+            let rows = prefixed_data(c, CONFIG, &pk, &prefix, false)?;
+            Ok(rows
+                .into_iter()
+                .map(|(sk, data)| ConfigItem {
                     pk: pk.clone(),
                     sk,
                     data,
-                });
-            }
-            Ok(out)
+                })
+                .collect())
         })
         .await
     }
 
     async fn put_item(&self, item: ConfigItem) -> Result<(), StoreError> {
-        self.with_conn(move |c| upsert(c, &item, "write config"))
+        self.with_conn(move |c| upsert(c, CONFIG, &item.pk, &item.sk, &item.data))
             .await
     }
 
@@ -75,7 +48,7 @@ impl KvStore for EmbeddedStore {
         self.with_conn(move |c| {
             let tx = c.transaction().map_err(sql_err("begin"))?;
             for item in &items {
-                upsert(&tx, item, "write reference item")?;
+                upsert(&tx, CONFIG, &item.pk, &item.sk, &item.data)?;
             }
             tx.commit().map_err(sql_err("commit"))
         })

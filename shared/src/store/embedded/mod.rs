@@ -10,6 +10,7 @@ mod entities;
 mod files;
 mod load;
 mod queue;
+mod rows;
 mod sqlite;
 
 pub use files::{DownloadError, EmbeddedFiles};
