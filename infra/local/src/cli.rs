@@ -110,6 +110,13 @@ pub enum Command {
         #[command(subcommand)]
         action: OptionsAction,
     },
+    /// Create or update the PostgreSQL entity source's standalone schema
+    /// (EXPORTS_ENTITY_SOURCE=postgres with EXPORTS_DATABASE_URL): the
+    /// migrations in shared/src/store/postgres/migrations, each applied once.
+    Migrate {
+        #[command(flatten)]
+        common: Common,
+    },
     /// Load contacts, organisations, households or activities from a
     /// JSON-lines file, all or nothing.
     ///

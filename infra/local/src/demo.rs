@@ -140,6 +140,24 @@ pub async fn is_seeded(config: &dyn TenantConfigStore) -> Result<bool, StoreErro
         .is_empty())
 }
 
+/// Whether the entity source holds any of the demo tenant's contacts.
+///
+/// # Errors
+/// [`StoreError`] when the source fails.
+pub async fn has_entities(
+    entities: &dyn exports_shared::store::EntitySource,
+) -> Result<bool, StoreError> {
+    let page = entities
+        .page(
+            &TenantId::new(DEMO_TENANT),
+            exports_shared::model::EntityKind::Contacts,
+            None,
+            1,
+        )
+        .await?;
+    Ok(!page.records.is_empty())
+}
+
 /// Seeds the demo tenant with [`DEMO_COUNTS`] records from seed 42.
 ///
 /// # Errors

@@ -97,6 +97,20 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Migrate { common } => {
+            let (_, backend) = open(common.data_dir).await?;
+            let store = backend
+                .postgres()
+                .ok_or("migrate needs EXPORTS_ENTITY_SOURCE=postgres and EXPORTS_DATABASE_URL")?;
+            let applied = exports_shared::store::postgres::migrate(&store).await?;
+            if applied.is_empty() {
+                println!("The PostgreSQL schema is up to date.");
+            } else {
+                let versions: Vec<String> = applied.iter().map(i32::to_string).collect();
+                println!("Applied PostgreSQL migrations: {}.", versions.join(", "));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::ApiKey { command } => run_api_key(command).await,
         Command::BulkRun {
             common,

@@ -50,6 +50,17 @@ pub async fn start(
             None,
         )
         .await?;
+    } else if backend.postgres().is_some()
+        && !demo::has_entities(backend.entities().as_ref()).await?
+    {
+        // The tenant was seeded with another entity source: its records
+        // are written to this one.
+        println!("Seeding the demo tenant's records into PostgreSQL ...");
+        demo::seed_demo(
+            backend.tenant_config().as_ref(),
+            backend.entity_writer().as_ref(),
+        )
+        .await?;
     }
     if backend.reference().countries().await?.is_empty() {
         opts::load_reference(backend.reference().as_ref()).await?;

@@ -1,7 +1,7 @@
 //! The storage clients one process builds from its [`Settings`], whichever
 //! the backend.
 
-use super::{BackendKind, ConfigError, Settings};
+use super::{BackendKind, ConfigError, DatabaseLocation, EntitySourceKind, Settings};
 use crate::store::aws::DynamoStore;
 use crate::store::embedded::EmbeddedFiles;
 use crate::store::embedded::EmbeddedStore;
@@ -31,6 +31,8 @@ pub struct Backend {
     activities: Arc<dyn ActivityStore>,
     /// The SDK configuration, loaded once, for every AWS client (AWS only).
     aws: Option<aws_config::SdkConfig>,
+    /// The PostgreSQL entity source, when it is the one configured.
+    postgres: Option<Arc<crate::store::postgres::PgStore>>,
 }
 
 impl std::fmt::Debug for Backend {
@@ -44,11 +46,47 @@ impl std::fmt::Debug for Backend {
 impl Backend {
     /// Opens the configured backend. With `aws` this loads the SDK
     /// configuration (credentials, region, endpoint) once; no table is
-    /// touched until the first call.
+    /// touched until the first call. With `EXPORTS_ENTITY_SOURCE=postgres`
+    /// entities are read from (and written to) PostgreSQL instead; its
+    /// secret, when it has one, is read now, and its pool connects on the
+    /// first call.
     ///
     /// # Errors
-    /// When the embedded store cannot be opened.
+    /// When the embedded store cannot be opened, or the database secret
+    /// cannot be read.
     pub async fn connect(settings: &Settings) -> Result<Self, ConfigError> {
+        let mut backend = Self::connect_backend(settings).await?;
+        if let EntitySourceKind::Postgres(pg) = &settings.entity_source {
+            let config = match &pg.location {
+                DatabaseLocation::Url(config) => (**config).clone(),
+                DatabaseLocation::Secret(arn) => {
+                    let sdk = match &backend.aws {
+                        Some(sdk) => sdk.clone(),
+                        None => {
+                            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                                .load()
+                                .await
+                        }
+                    };
+                    super::secret::database_config(&sdk, arn).await?
+                }
+            };
+            let store = Arc::new(crate::store::postgres::PgStore::connect(
+                &crate::store::postgres::PgOptions {
+                    config,
+                    pool_size: pg.pool_size,
+                    statement_timeout: pg.statement_timeout,
+                },
+            )?);
+            backend.entities = store.clone();
+            backend.entity_writer = store.clone();
+            backend.postgres = Some(store);
+        }
+        Ok(backend)
+    }
+
+    /// The backend's own stores (entities included).
+    async fn connect_backend(settings: &Settings) -> Result<Self, ConfigError> {
         match &settings.backend {
             BackendKind::Embedded => {
                 let dir = settings.data_dir.clone();
@@ -131,6 +169,7 @@ impl Backend {
             queue: None,
             export_logs: None,
             aws,
+            postgres: None,
         }
     }
 
@@ -205,6 +244,12 @@ impl Backend {
     /// Reference data: industries, countries, cities, phone codes.
     pub fn reference(&self) -> Arc<dyn crate::store::ReferenceStore> {
         self.reference.clone()
+    }
+
+    /// The PostgreSQL entity source (`EXPORTS_ENTITY_SOURCE=postgres`),
+    /// for `exports-local migrate`; `None` with the backend's own source.
+    pub fn postgres(&self) -> Option<Arc<crate::store::postgres::PgStore>> {
+        self.postgres.clone()
     }
 
     /// The SDK configuration the AWS backend loaded (`None` when embedded),

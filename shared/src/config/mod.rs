@@ -13,6 +13,7 @@
 //! `AWS_ENDPOINT_URL_DYNAMODB`) to talk to moto or another local endpoint.
 
 mod backend;
+mod secret;
 pub mod variables;
 
 pub use backend::{s3_client, Backend};
@@ -56,6 +57,16 @@ pub enum ConfigError {
     WeakJwtSecret,
     #[error("could not open the store")]
     Store(#[from] StoreError),
+    #[error("EXPORTS_ENTITY_SOURCE='{0}' is not an entity source; use 'backend' or 'postgres'")]
+    UnknownEntitySource(String),
+    #[error(
+        "EXPORTS_ENTITY_SOURCE=postgres needs EXPORTS_DATABASE_URL or EXPORTS_DATABASE_SECRET_ARN"
+    )]
+    MissingDatabase,
+    #[error("EXPORTS_DATABASE_URL is not a PostgreSQL URL: {0}")]
+    BadDatabaseUrl(String),
+    #[error("the database secret {arn} could not be used: {reason}")]
+    DatabaseSecret { arn: String, reason: String },
     #[error("{name}='{value}' is not a number")]
     NotANumber { name: &'static str, value: String },
     #[error("{name}='{value}' is out of range: use {range}")]
@@ -90,10 +101,103 @@ pub struct AwsSettings {
     pub queue_url: Option<String>,
 }
 
+/// Where entity records are read.
+#[derive(Debug, Clone)]
+pub enum EntitySourceKind {
+    /// The backend's own store: the Entities table or the SQLite tables.
+    Backend,
+    /// A PostgreSQL database (`EXPORTS_ENTITY_SOURCE=postgres`).
+    Postgres(Box<PostgresSettings>),
+}
+
+/// How to reach the PostgreSQL entity source.
+#[derive(Debug, Clone)]
+pub struct PostgresSettings {
+    pub location: DatabaseLocation,
+    /// `EXPORTS_DATABASE_POOL_SIZE`
+    pub pool_size: usize,
+    /// `EXPORTS_DATABASE_STATEMENT_TIMEOUT_MS`
+    pub statement_timeout: Duration,
+}
+
+/// The database's address: a URL, or a Secrets Manager secret read at start.
+#[derive(Clone)]
+pub enum DatabaseLocation {
+    /// `EXPORTS_DATABASE_URL`, parsed.
+    Url(Box<tokio_postgres::Config>),
+    /// `EXPORTS_DATABASE_SECRET_ARN`
+    Secret(String),
+}
+
+impl std::fmt::Debug for DatabaseLocation {
+    /// Never shows a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseLocation::Url(c) => f
+                .debug_struct("Url")
+                .field("hosts", &c.get_hosts())
+                .field("dbname", &c.get_dbname())
+                .field("user", &c.get_user())
+                .finish_non_exhaustive(),
+            DatabaseLocation::Secret(arn) => f.debug_tuple("Secret").field(arn).finish(),
+        }
+    }
+}
+
+/// The default of `EXPORTS_DATABASE_POOL_SIZE`.
+pub const DEFAULT_DATABASE_POOL_SIZE: u64 = 4;
+/// The default of `EXPORTS_DATABASE_STATEMENT_TIMEOUT_MS`: under API
+/// Gateway's 30-second limit, with room to answer.
+pub const DEFAULT_DATABASE_STATEMENT_TIMEOUT_MS: u64 = 20_000;
+
+/// Reads `EXPORTS_ENTITY_SOURCE` and, for `postgres`, where the database is.
+fn entity_source(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<EntitySourceKind, ConfigError> {
+    let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    match var(variables::ENTITY_SOURCE).as_deref().map(str::trim) {
+        None | Some("backend") => Ok(EntitySourceKind::Backend),
+        Some("postgres") => {
+            let location = match (
+                var(variables::DATABASE_SECRET_ARN),
+                var(variables::DATABASE_URL),
+            ) {
+                (Some(arn), _) => DatabaseLocation::Secret(arn.trim().to_string()),
+                (None, Some(url)) => DatabaseLocation::Url(Box::new(
+                    url.trim()
+                        .parse::<tokio_postgres::Config>()
+                        .map_err(|e| ConfigError::BadDatabaseUrl(e.to_string()))?,
+                )),
+                (None, None) => return Err(ConfigError::MissingDatabase),
+            };
+            let pool_size = number(
+                lookup,
+                variables::DATABASE_POOL_SIZE,
+                &variables::DATABASE_POOL_SIZE_RANGE,
+            )?
+            .unwrap_or(DEFAULT_DATABASE_POOL_SIZE);
+            let timeout = number(
+                lookup,
+                variables::DATABASE_STATEMENT_TIMEOUT,
+                &variables::DATABASE_STATEMENT_TIMEOUT_RANGE,
+            )?
+            .unwrap_or(DEFAULT_DATABASE_STATEMENT_TIMEOUT_MS);
+            Ok(EntitySourceKind::Postgres(Box::new(PostgresSettings {
+                location,
+                pool_size: usize::try_from(pool_size).unwrap_or(1),
+                statement_timeout: Duration::from_millis(timeout),
+            })))
+        }
+        Some(other) => Err(ConfigError::UnknownEntitySource(other.to_string())),
+    }
+}
+
 /// Settings read from the environment.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub backend: BackendKind,
+    /// `EXPORTS_ENTITY_SOURCE` and the database it names.
+    pub entity_source: EntitySourceKind,
     pub data_dir: PathBuf,
     pub jwt_secret: Option<String>,
     pub jwt_issuer: String,
@@ -177,6 +281,7 @@ impl Settings {
         };
         Ok(Settings {
             backend,
+            entity_source: entity_source(&lookup)?,
             data_dir: var("EXPORTS_DATA_DIR")
                 .unwrap_or_else(|| DEFAULT_DATA_DIR.into())
                 .into(),

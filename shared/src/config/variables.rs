@@ -36,6 +36,13 @@ pub const EVERY_FUNCTION: &[&str] = &[
 ];
 const FILES_SYNC: &[&str] = &["sync-export", "export-logs"];
 const LOCAL_ONLY: &[&str] = &[];
+/// The functions that read entity records (and so the entity source).
+const ENTITY_READERS: &[&str] = &[
+    "sync-export",
+    "export-logs",
+    "config-api",
+    "bulk-export-worker",
+];
 
 /// Old names still read, with the name that replaced them. Reading one
 /// logs a warning; the new name wins when both are set.
@@ -48,6 +55,11 @@ pub const FILE_EXPIRY_DAYS: &str = "EXPORTS_FILE_EXPIRY_DAYS";
 pub const RATE_PER_SECOND: &str = "EXPORTS_API_KEY_RATE_PER_SECOND";
 pub const BURST: &str = "EXPORTS_API_KEY_BURST";
 pub const MAX_RECEIVES: &str = "EXPORTS_MAX_RECEIVE_COUNT";
+pub const ENTITY_SOURCE: &str = "EXPORTS_ENTITY_SOURCE";
+pub const DATABASE_URL: &str = "EXPORTS_DATABASE_URL";
+pub const DATABASE_SECRET_ARN: &str = "EXPORTS_DATABASE_SECRET_ARN";
+pub const DATABASE_POOL_SIZE: &str = "EXPORTS_DATABASE_POOL_SIZE";
+pub const DATABASE_STATEMENT_TIMEOUT: &str = "EXPORTS_DATABASE_STATEMENT_TIMEOUT_MS";
 
 /// The accepted ranges of the numeric settings.
 pub const MAX_SYNC_ROWS_RANGE: RangeInclusive<u64> = 1..=10_000_000;
@@ -57,6 +69,8 @@ pub const FILE_EXPIRY_DAYS_RANGE: RangeInclusive<u64> = 1..=36_500;
 pub const RATE_PER_SECOND_RANGE: RangeInclusive<f64> = 0.001..=10_000.0;
 pub const BURST_RANGE: RangeInclusive<f64> = 1.0..=100_000.0;
 pub const MAX_RECEIVES_RANGE: RangeInclusive<u32> = 1..=1_000;
+pub const DATABASE_POOL_SIZE_RANGE: RangeInclusive<u64> = 1..=64;
+pub const DATABASE_STATEMENT_TIMEOUT_RANGE: RangeInclusive<u64> = 100..=900_000;
 
 /// The list, in the order `docs/deploy.md` shows it.
 pub const VARIABLES: &[Variable] = &[
@@ -185,6 +199,41 @@ pub const VARIABLES: &[Variable] = &[
         range: "1 to 1000",
         meaning: "deliveries of a bulk job message before its job is marked error (the queue's maxReceiveCount)",
         used_by: &["bulk-export-worker"],
+    },
+    Variable {
+        name: ENTITY_SOURCE,
+        default: "backend",
+        range: "backend, postgres",
+        meaning: "where contacts, organisations and households are read: the backend's own store (DynamoDB or SQLite), or a PostgreSQL database (docs/postgres-source.md)",
+        used_by: ENTITY_READERS,
+    },
+    Variable {
+        name: DATABASE_SECRET_ARN,
+        default: "none",
+        range: "a Secrets Manager secret ARN",
+        meaning: "with postgres: the secret holding `host`, `port`, `username`, `password` and `dbname` (the RDS format; `sslmode` optional, default `require`)",
+        used_by: ENTITY_READERS,
+    },
+    Variable {
+        name: DATABASE_URL,
+        default: "none",
+        range: "a postgres:// URL",
+        meaning: "with postgres and no secret: the database URL (`sslmode=require` for TLS)",
+        used_by: LOCAL_ONLY,
+    },
+    Variable {
+        name: DATABASE_POOL_SIZE,
+        default: "4",
+        range: "1 to 64",
+        meaning: "with postgres: the most connections one process opens",
+        used_by: ENTITY_READERS,
+    },
+    Variable {
+        name: DATABASE_STATEMENT_TIMEOUT,
+        default: "20000",
+        range: "100 to 900000",
+        meaning: "with postgres: the server-side limit on one statement, in milliseconds",
+        used_by: ENTITY_READERS,
     },
     Variable {
         name: "EXPORTS_DATA_DIR",

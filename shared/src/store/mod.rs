@@ -10,6 +10,7 @@ pub mod embedded;
 pub mod files;
 pub mod keys;
 pub mod kv;
+pub mod postgres;
 pub mod queue;
 
 pub use bulk::{ActivityStore, ApiKeyStore, BulkJobStore};
@@ -115,6 +116,14 @@ pub trait EntitySource: Send + Sync {
         cursor: Option<PageCursor>,
         limit: usize,
     ) -> Result<Page, StoreError>;
+
+    /// Whether [`page`](Self::page) takes the shard cursors of
+    /// [`keys::encode_cursor`], so a full read can be split by shard (the
+    /// bulk worker reads shards side by side). A source without shards
+    /// (PostgreSQL) is read as one partition.
+    fn shard_cursors(&self) -> bool {
+        true
+    }
 
     /// [`page`](Self::page), each record projected onto `projection`'s row
     /// ([`Projection::project`]). A store that holds records as JSON text

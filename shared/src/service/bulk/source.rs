@@ -8,7 +8,7 @@
 use super::WorkerDeps;
 use crate::model::bulk::{ExportSpec, ExportType};
 use crate::model::{EntityKind, Record, TenantId};
-use crate::store::{keys, StoreError};
+use crate::store::{keys, PageCursor, StoreError};
 use chrono::{Duration, NaiveDate};
 use tokio::sync::{mpsc, Semaphore};
 
@@ -17,7 +17,12 @@ type PageResult = Result<Vec<Record>, StoreError>;
 /// One partition to read.
 #[derive(Debug, Clone, Copy)]
 enum Partition {
-    Shard { shards: u32, shard: u32 },
+    Shard {
+        shards: u32,
+        shard: u32,
+    },
+    /// Every record, in the source's page order (a source without shards).
+    All,
     Day(NaiveDate),
 }
 
@@ -64,6 +69,7 @@ pub(super) async fn open(
     spec: &ExportSpec,
 ) -> Result<Pages, StoreError> {
     let partitions: Vec<Partition> = match spec.export_type {
+        ExportType::Contacts if !deps.entities.shard_cursors() => vec![Partition::All],
         ExportType::Contacts => {
             let shards = deps
                 .config
@@ -129,6 +135,20 @@ async fn read_partition(
                     .await
                 {
                     Ok(page) => page,
+                    Err(e) => {
+                        slot.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            Partition::All => {
+                let cursor = (!after.is_empty()).then(|| PageCursor(after.clone()));
+                match deps
+                    .entities
+                    .page(tenant, EntityKind::Contacts, cursor, deps.page_size)
+                    .await
+                {
+                    Ok(page) => (page.records, page.next.map(|c| c.0)),
                     Err(e) => {
                         slot.send(Err(e));
                         return;

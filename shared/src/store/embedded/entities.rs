@@ -234,7 +234,7 @@ pub(super) fn typed_columns(entity: EntityKind, record: &Record) -> Vec<sea_quer
                     FieldType::Number => sea_query::Value::Double(None),
                     _ => sea_query::Value::BigInt(None),
                 },
-                v => sql::sql_value(&v),
+                v => sql::sqlite_value(&v),
             }
         })
         .collect()
@@ -418,7 +418,7 @@ impl EmbeddedStore {
         tenant: &TenantId,
         q: &EntityQuery,
     ) -> Result<QueryAnswer, StoreError> {
-        let compiled = sql::compile(q, tenant);
+        let compiled = sql::compile(q, tenant, sql::Dialect::Sqlite);
         let q = q.clone();
         self.with_conn(move |c| {
             if compiled.residual {
@@ -466,11 +466,12 @@ impl EmbeddedStore {
         q: &EntityQuery,
         index: usize,
     ) -> Result<Vec<(Value, u64)>, StoreError> {
-        let Some(grouped) = sql::compile_value_counts(q, tenant, index) else {
+        let Some(grouped) = sql::compile_value_counts(q, tenant, index, sql::Dialect::Sqlite)
+        else {
             // A custom field: stream the selected rows and count here.
             let mut all = q.clone();
             all.window = crate::query::Window::All { cap: None };
-            let compiled = sql::compile(&all, tenant);
+            let compiled = sql::compile(&all, tenant, sql::Dialect::Sqlite);
             return self
                 .with_conn(move |c| {
                     let mut counter = ValueCounter::new(&all, index);

@@ -27,10 +27,15 @@
 //! cannot be compiled: [`compile`] then leaves them to the in-process
 //! evaluator ([`super::engine`]) and says so in [`Compiled::residual`].
 
+pub mod dialect;
+
+pub use dialect::{sqlite_value, Dialect};
+
 use super::{EntityQuery, Window};
 use crate::filter::{Condition, Operand, Operator};
 use crate::model::columns::find_standard;
 use crate::model::{EntityKind, FieldType, TenantId, Value};
+use dialect::TextTest;
 use sea_query::{Expr, ExprTrait, Func, Order, Query, SelectStatement};
 
 /// The table of an entity.
@@ -43,11 +48,12 @@ pub fn table(entity: EntityKind) -> &'static str {
 pub enum Source {
     /// A typed column (its position in the select list) of the given type.
     Column(usize, FieldType),
-    /// The field's stored JSON, extracted by SQLite (`data -> '$."key"'`,
-    /// the path bound as a value), at that position in the select list.
+    /// The field's stored JSON, extracted by the database (SQLite:
+    /// `data -> '$."key"'`, PostgreSQL: `data -> 'key'`, the key bound as a
+    /// value), at that position in the select list.
     JsonField(usize, FieldType),
     /// The record's whole JSON (`data`), through the JSON sub-projection:
-    /// for a key a JSON path cannot quote.
+    /// for a key a JSON path cannot quote (SQLite only).
     Json,
 }
 
@@ -78,8 +84,8 @@ fn column_of(entity: EntityKind, key: &str) -> Option<&'static str> {
     find_standard(entity, key).map(|c| c.id)
 }
 
-/// Compiles `q` for `tenant`.
-pub fn compile(q: &EntityQuery, tenant: &TenantId) -> Compiled {
+/// Compiles `q` for `tenant` in `dialect`.
+pub fn compile(q: &EntityQuery, tenant: &TenantId, dialect: Dialect) -> Compiled {
     let entity = q.entity;
     let fields = q.projection.fields();
     let column = |i: usize| column_of(entity, &fields[i].0);
@@ -89,22 +95,16 @@ pub fn compile(q: &EntityQuery, tenant: &TenantId) -> Compiled {
     let mut sources = Vec::with_capacity(fields.len());
     let mut selected = 0;
     for (key, ty) in fields {
-        match column_of(entity, key) {
-            Some(c) => {
-                select.column(c);
-                sources.push(Source::Column(selected, *ty));
-                selected += 1;
-            }
-            None if !key.contains(['"', '\\']) => {
-                let path = ["$.\"", key, "\""].concat();
-                select.expr(Expr::cust_with_exprs(
-                    "? -> ?",
-                    [Expr::col("data"), Expr::val(path)],
-                ));
-                sources.push(Source::JsonField(selected, *ty));
-                selected += 1;
-            }
-            None => sources.push(Source::Json),
+        if let Some(c) = column_of(entity, key) {
+            select.column(c);
+            sources.push(Source::Column(selected, *ty));
+            selected += 1;
+        } else if let Some(e) = dialect.json_field(key) {
+            select.expr(e);
+            sources.push(Source::JsonField(selected, *ty));
+            selected += 1;
+        } else {
+            sources.push(Source::Json);
         }
     }
     let reads_json = sources.contains(&Source::Json);
@@ -116,7 +116,7 @@ pub fn compile(q: &EntityQuery, tenant: &TenantId) -> Compiled {
     let mut filter = sea_query::Condition::all().add(Expr::col("tenant").eq(tenant.as_str()));
     for (i, c) in &q.conditions {
         match column(*i) {
-            Some(col) => filter = filter.add(condition(col, c)),
+            Some(col) => filter = filter.add(condition(dialect, col, c)),
             None => residual = true,
         }
     }
@@ -124,7 +124,7 @@ pub fn compile(q: &EntityQuery, tenant: &TenantId) -> Compiled {
     select.cond_where(filter.clone());
 
     let count = (q.count && !residual).then(|| {
-        if q.conditions.is_empty() {
+        if q.conditions.is_empty() && dialect == Dialect::Sqlite {
             // Kept per tenant by the store's triggers.
             Query::select()
                 .expr(Func::coalesce([Expr::col("n").max(), Expr::val(0)]))
@@ -149,45 +149,14 @@ pub fn compile(q: &EntityQuery, tenant: &TenantId) -> Compiled {
             let Some(col) = column(key.index) else {
                 continue;
             };
-            let ty = fields[key.index].1;
             let order = if key.descending {
                 Order::Desc
             } else {
                 Order::Asc
             };
-            // Ids are never empty: the column's own collation orders them.
-            if col == "id" {
-                select.order_by(col, order);
-                continue;
-            }
-            let order = if key.descending {
-                Order::Desc
-            } else {
-                Order::Asc
-            };
-            match ty {
-                // Empty text (null or blank) last, and equal among itself.
-                FieldType::String => {
-                    select.order_by_expr(empty(col, ty), Order::Asc);
-                    select.order_by_expr(
-                        Expr::cust_with_expr(
-                            "? COLLATE rs_text",
-                            func("rs_text_key", [Expr::col(col)]),
-                        ),
-                        order,
-                    );
-                }
-                // Nulls sort last in SQLite's descending order already.
-                _ if key.descending => {
-                    select.order_by(col, order);
-                }
-                _ => {
-                    select.order_by_expr(Expr::col(col).is_null(), Order::Asc);
-                    select.order_by(col, order);
-                }
-            }
+            dialect.order_by(&mut select, col, fields[key.index].1, order);
         }
-        select.order_by("id", Order::Asc);
+        dialect.order_by(&mut select, "id", FieldType::String, Order::Asc);
     }
     match q.window {
         Window::Range { offset, limit } if !residual => {
@@ -211,78 +180,62 @@ pub fn compile(q: &EntityQuery, tenant: &TenantId) -> Compiled {
 /// `SELECT col … WHERE conditions` for counting the distinct values of the
 /// standard field at `index` (text fields read it from their index, which
 /// holds it), or `None` when the field or a condition is not a column (the
-/// caller then counts in process).
+/// caller then counts in process). PostgreSQL groups and counts in SQL
+/// (`SELECT col, COUNT(*) … GROUP BY col`).
 pub fn compile_value_counts(
     q: &EntityQuery,
     tenant: &TenantId,
     index: usize,
+    dialect: Dialect,
 ) -> Option<SelectStatement> {
     let entity = q.entity;
     let fields = q.projection.fields();
     let col = column_of(entity, &fields[index].0)?;
     let mut filter = sea_query::Condition::all().add(Expr::col("tenant").eq(tenant.as_str()));
     for (i, c) in &q.conditions {
-        filter = filter.add(condition(column_of(entity, &fields[*i].0)?, c));
+        filter = filter.add(condition(dialect, column_of(entity, &fields[*i].0)?, c));
     }
-    Some(
-        Query::select()
-            .column(col)
-            .from(table(entity))
-            .cond_where(filter)
-            .to_owned(),
-    )
-}
-
-fn func(name: &'static str, args: impl IntoIterator<Item = Expr>) -> Expr {
-    let mut call = Func::cust(name);
-    for a in args {
-        call = call.arg(a);
+    let mut select = Query::select();
+    select.column(col).from(table(entity)).cond_where(filter);
+    if dialect == Dialect::Postgres {
+        select
+            .expr(Expr::col(sea_query::Asterisk).count())
+            .group_by_col(col);
     }
-    Expr::expr(call)
-}
-
-/// Whether the column's value is empty: null, or blank text.
-fn empty(col: &'static str, ty: FieldType) -> Expr {
-    match ty {
-        FieldType::String => func("rs_empty", [Expr::col(col)]).eq(1),
-        _ => Expr::col(col).is_null(),
-    }
-}
-
-/// The column as conditions compare it: lower-cased text, else as stored.
-fn compared(col: &'static str, ty: FieldType) -> Expr {
-    match ty {
-        FieldType::String => func("rs_lower", [Expr::col(col)]),
-        _ => Expr::col(col),
-    }
+    Some(select)
 }
 
 /// One condition, with [`Condition::matches`]'s meaning: empty cells match
 /// only `isEmpty`, `notEquals`, `notIn` and `notContains`.
-fn condition(col: &'static str, c: &Condition) -> Expr {
+fn condition(dialect: Dialect, col: &'static str, c: &Condition) -> Expr {
     use Operator::*;
     let ty = c.field.field_type;
-    let is_empty = empty(col, ty);
-    let not_empty = || empty(col, ty).not();
+    let is_empty = dialect.empty(col, ty);
+    let not_empty = || dialect.empty(col, ty).not();
+    let value = |v: &Value| dialect.value(v);
     let values = |op: &Operand| -> Vec<sea_query::Value> {
         match op {
-            Operand::One(v) => vec![sql_value(v)],
-            Operand::Many(vs) => vs.iter().map(sql_value).collect(),
+            Operand::One(v) => vec![value(v)],
+            Operand::Many(vs) => vs.iter().map(value).collect(),
             _ => Vec::new(),
         }
     };
     let one = |op: &Operand| match op {
-        Operand::One(v) => sql_value(v),
+        Operand::One(v) => value(v),
         _ => sea_query::Value::Int(None),
     };
-    let text = |name: &'static str| match c.operand() {
-        Operand::One(v) => func(name, [Expr::col(col), Expr::val(sql_value(v))]).eq(1),
+    let text = |test: TextTest| match c.operand() {
+        Operand::One(Value::Text(n)) if ty == FieldType::String => dialect.text_test(test, col, n),
         _ => Expr::val(false),
     };
-    let any_equal = || compared(col, ty).is_in(values(c.operand()));
+    let compared = || match ty {
+        FieldType::String => dialect.lower(Expr::col(col)),
+        _ => Expr::col(col),
+    };
+    let any_equal = || compared().is_in(values(c.operand()));
     // A cell equal to, or holding, a text operand that is not blank is not
-    // blank either: the guard is left out, so an index on `rs_lower(col)`
-    // answers the condition (and its count) alone.
+    // blank either: the guard is left out, so an index on the lower-case
+    // column answers the condition (and its count) alone.
     let blank_operand = match c.operand() {
         Operand::One(v) => v.is_empty(),
         Operand::Many(vs) => vs.iter().any(Value::is_empty),
@@ -300,41 +253,18 @@ fn condition(col: &'static str, c: &Condition) -> Expr {
         IsNotEmpty => not_empty(),
         Equals | In => guarded(any_equal()),
         NotEquals | NotIn => is_empty.or(any_equal().not()),
-        Contains => guarded(text("rs_contains")),
-        NotContains => is_empty.or(text("rs_contains").not()),
-        StartsWith => guarded(text("rs_starts")),
-        EndsWith => guarded(text("rs_ends")),
+        Contains => guarded(text(TextTest::Contains)),
+        NotContains => is_empty.or(text(TextTest::Contains).not()),
+        StartsWith => guarded(text(TextTest::StartsWith)),
+        EndsWith => guarded(text(TextTest::EndsWith)),
         GreaterThan => not_empty().and(Expr::col(col).gt(one(c.operand()))),
         GreaterThanOrEqual => not_empty().and(Expr::col(col).gte(one(c.operand()))),
         LessThan => not_empty().and(Expr::col(col).lt(one(c.operand()))),
         LessThanOrEqual => not_empty().and(Expr::col(col).lte(one(c.operand()))),
         Between => match c.operand() {
-            Operand::Range(lo, hi) => {
-                not_empty().and(Expr::col(col).between(sql_value(lo), sql_value(hi)))
-            }
+            Operand::Range(lo, hi) => not_empty().and(Expr::col(col).between(value(lo), value(hi))),
             _ => Expr::val(false),
         },
-    }
-}
-
-/// A typed value as its column stores it: text, REAL, 0/1, days from the
-/// common era (dates), nanoseconds from the Unix epoch (date-times,
-/// saturated outside 1677..2262, where a stored date-time is null).
-pub fn sql_value(v: &Value) -> sea_query::Value {
-    match v {
-        Value::Null => sea_query::Value::String(None),
-        Value::Text(s) => s.clone().into(),
-        Value::Number(n) => (*n).into(),
-        Value::Bool(b) => i64::from(*b).into(),
-        Value::Date(d) => i64::from(chrono::Datelike::num_days_from_ce(d)).into(),
-        Value::DateTime(t) => t
-            .timestamp_nanos_opt()
-            .unwrap_or(if t.timestamp() < 0 {
-                i64::MIN
-            } else {
-                i64::MAX
-            })
-            .into(),
     }
 }
 
@@ -378,7 +308,7 @@ mod tests {
             {"field": "firstName", "operator": "equals", "value": "x'); DROP TABLE contacts; --"}
         ]));
         // WHEN it is compiled
-        let c = compile(&q, &TenantId::new("t'1"));
+        let c = compile(&q, &TenantId::new("t'1"), Dialect::Sqlite);
         let (sql, values) = c.select.build(SqliteQueryBuilder);
         // THEN the statement holds placeholders and the values travel apart
         assert!(!sql.contains("DROP"), "{sql}");
@@ -390,6 +320,45 @@ mod tests {
         );
         assert!(!c.residual);
         assert!(c.count.is_some());
+    }
+
+    #[test]
+    fn postgres_gets_the_same_query_in_its_own_spelling() {
+        // GIVEN a name search sorted by last name, then the default order
+        let mut q = query(serde_json::json!([
+            {"field": "firstName", "operator": "contains", "value": "Zo"},
+            {"field": "isActive", "operator": "equals", "value": true}
+        ]));
+        let last = q.projection.index_of("paternalLastName", FieldType::String);
+        q.sort.insert(
+            0,
+            SortKey {
+                index: last,
+                descending: false,
+            },
+        );
+        let custom = q.projection.index_of(
+            "custom:cf_00000000-0000-4000-8000-000000000001",
+            FieldType::Number,
+        );
+        // WHEN it is compiled for PostgreSQL
+        let c = compile(&q, &TenantId::new("t1"), Dialect::Postgres);
+        let (sql, values) = c.select.build(sea_query::PostgresQueryBuilder);
+        // THEN text is lower-cased by pg_unicode_fast and ordered byte-wise,
+        // nulls go last, custom fields are read from jsonb, values are bound
+        assert_eq!(
+            sql,
+            r#"SELECT "id", "firstName", "isActive", "createdAt", "paternalLastName", "data" -> $1 FROM "contacts" WHERE "tenant" = $2 AND strpos(lower("firstName" COLLATE "pg_unicode_fast"), $3) > $4 AND ((NOT "isActive" IS NULL) AND "isActive" IN ($5)) ORDER BY "paternalLastName" IS NULL OR btrim("paternalLastName", $6) = $7 ASC, lower((CASE WHEN ("paternalLastName" IS NULL OR btrim("paternalLastName", $8) = $9) THEN $10 ELSE "paternalLastName" END) COLLATE "pg_unicode_fast") COLLATE "C" ASC, (CASE WHEN ("paternalLastName" IS NULL OR btrim("paternalLastName", $11) = $12) THEN $13 ELSE "paternalLastName" END) COLLATE "C" ASC, "createdAt" DESC NULLS LAST, "id" COLLATE "C" ASC LIMIT $14 OFFSET $15"#
+        );
+        assert_eq!(
+            values.0[0],
+            sea_query::Value::from("custom:cf_00000000-0000-4000-8000-000000000001")
+        );
+        assert_eq!(
+            c.sources[custom],
+            Source::JsonField(custom, FieldType::Number)
+        );
+        assert!(!c.residual && !c.reads_json);
     }
 
     #[test]
@@ -408,7 +377,7 @@ mod tests {
             },
         );
         // WHEN it is compiled
-        let c = compile(&q, &TenantId::new("t1"));
+        let c = compile(&q, &TenantId::new("t1"), Dialect::Sqlite);
         let (sql, _) = c.select.build(SqliteQueryBuilder);
         // THEN the SQL reads the JSON, with no order, window or count
         assert!(c.residual && !c.reads_json && c.count.is_none());
