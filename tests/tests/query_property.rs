@@ -380,6 +380,27 @@ proptest! {
     }
 }
 
+/// PostgreSQL: one schema, a fresh tenant per case. Skipped with
+/// `EXPORTS_SKIP_PG=1`.
+#[test]
+fn the_postgresql_source_answers_every_query_as_the_reference_does() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let Some(store) = rt.block_on(exports_tests::postgres::pg_store()) else {
+        return;
+    };
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 500,
+        ..ProptestConfig::default()
+    });
+    let result = runner.run(&case(), |case| rt.block_on(check(&store, &case)));
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
 /// DynamoDB on moto: one set of tables, a fresh tenant per case; fewer
 /// cases, each is many requests. Skipped with `EXPORTS_SKIP_AWS=1`.
 #[test]

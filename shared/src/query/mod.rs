@@ -17,9 +17,11 @@
 //!
 //! Rows are ordered by each sort key in turn, then by id ascending. Empty
 //! values (null, or text that is blank) come last whichever the direction.
-//! Text compares by its Unicode lower-case form (`char::to_lowercase`, code
-//! point by code point), then byte-wise: `"ana" < "Ánia"` is decided by
-//! `'a' < 'á'`, and `"Ana" < "ana"` by the byte tie-break.
+//! Text compares by its Unicode lower-case form (`str::to_lowercase`: full
+//! case mapping, a final capital sigma to `ς`), code point by code point,
+//! then byte-wise: `"ana" < "Ánia"` is decided by `'a' < 'á'`, and
+//! `"Ana" < "ana"` by the byte tie-break. Filters compare the same
+//! lower-case form.
 
 pub mod engine;
 pub mod sql;

@@ -31,6 +31,12 @@ impl ConfigFixture {
         Some(ConfigFixture::with(Fixture::aws().await?).await)
     }
 
+    /// Entities in PostgreSQL, the rest embedded; `None` when PostgreSQL
+    /// tests are skipped.
+    pub async fn postgres() -> Option<ConfigFixture> {
+        Some(ConfigFixture::with(Fixture::postgres().await?).await)
+    }
+
     async fn with(base: Fixture) -> ConfigFixture {
         let reference: std::sync::Arc<dyn ReferenceStore> = base.store.clone();
         reference

@@ -104,7 +104,7 @@ impl Dialect {
                     TextTest::Contains => func("strpos", [lower, Expr::val(needle)]).gt(0),
                     TextTest::StartsWith => func("starts_with", [lower, Expr::val(needle)]),
                     TextTest::EndsWith => {
-                        let chars = i64::try_from(needle.chars().count()).unwrap_or(i64::MAX);
+                        let chars = i32::try_from(needle.chars().count()).unwrap_or(i32::MAX);
                         func("right", [lower, Expr::val(chars)]).eq(needle)
                     }
                 }
@@ -126,7 +126,10 @@ impl Dialect {
             (Dialect::Sqlite, _) if col == "id" => {
                 select.order_by(col, order);
             }
+            // Ids order as text (lower case, then bytes), as the reference
+            // does; the default-order index holds both keys.
             (Dialect::Postgres, _) if col == "id" => {
+                select.order_by_expr(collate(self.lower(Expr::col(col)), "C"), order.clone());
                 select.order_by_expr(collate(Expr::col(col), "C"), order);
             }
             (Dialect::Sqlite, FieldType::String) => {

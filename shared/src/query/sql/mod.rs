@@ -348,7 +348,7 @@ mod tests {
         // nulls go last, custom fields are read from jsonb, values are bound
         assert_eq!(
             sql,
-            r#"SELECT "id", "firstName", "isActive", "createdAt", "paternalLastName", "data" -> $1 FROM "contacts" WHERE "tenant" = $2 AND strpos(lower("firstName" COLLATE "pg_unicode_fast"), $3) > $4 AND ((NOT "isActive" IS NULL) AND "isActive" IN ($5)) ORDER BY "paternalLastName" IS NULL OR btrim("paternalLastName", $6) = $7 ASC, lower((CASE WHEN ("paternalLastName" IS NULL OR btrim("paternalLastName", $8) = $9) THEN $10 ELSE "paternalLastName" END) COLLATE "pg_unicode_fast") COLLATE "C" ASC, (CASE WHEN ("paternalLastName" IS NULL OR btrim("paternalLastName", $11) = $12) THEN $13 ELSE "paternalLastName" END) COLLATE "C" ASC, "createdAt" DESC NULLS LAST, "id" COLLATE "C" ASC LIMIT $14 OFFSET $15"#
+            r#"SELECT "id", "firstName", "isActive", "createdAt", "paternalLastName", "data" -> $1 FROM "contacts" WHERE "tenant" = $2 AND strpos(lower("firstName" COLLATE "pg_unicode_fast"), $3) > $4 AND ((NOT "isActive" IS NULL) AND "isActive" IN ($5)) ORDER BY "paternalLastName" IS NULL OR btrim("paternalLastName", $6) = $7 ASC, lower((CASE WHEN ("paternalLastName" IS NULL OR btrim("paternalLastName", $8) = $9) THEN $10 ELSE "paternalLastName" END) COLLATE "pg_unicode_fast") COLLATE "C" ASC, (CASE WHEN ("paternalLastName" IS NULL OR btrim("paternalLastName", $11) = $12) THEN $13 ELSE "paternalLastName" END) COLLATE "C" ASC, "createdAt" DESC NULLS LAST, lower("id" COLLATE "pg_unicode_fast") COLLATE "C" ASC, "id" COLLATE "C" ASC LIMIT $14 OFFSET $15"#
         );
         assert_eq!(
             values.0[0],

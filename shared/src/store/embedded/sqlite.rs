@@ -22,7 +22,9 @@ use std::sync::{Arc, Mutex};
 /// kept every record in one `entities (pk, sk, data)` table; version 1 has
 /// the typed tables of [`super::entities`] for contacts, organisations and
 /// households, and `activities (pk, sk, data)` for activities.
-const SCHEMA_VERSION: i64 = 1;
+/// Version 2 orders text by `str::to_lowercase` (a final sigma folds to
+/// `ς`): the indexes on `rs_text` columns are rebuilt.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS activities (
@@ -179,6 +181,10 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             tx.execute_batch("DROP TABLE entities")
                 .map_err(sql_err("drop the old entities table"))?;
         }
+    }
+    if version == 1 {
+        tx.execute_batch("REINDEX rs_text")
+            .map_err(sql_err("rebuild the text indexes"))?;
     }
     // Written only when it changes: on a current database opening takes no
     // write lock, so the server can open while an import holds it.
