@@ -233,3 +233,97 @@ fn the_documented_defaults_and_ranges_are_the_ones_enforced() {
     assert_eq!(doc(BURST).0, unset.api_key_rate.burst.to_string());
     assert_eq!(doc(MAX_RECEIVES).0, unset.max_receives.to_string());
 }
+
+#[test]
+fn the_backend_is_the_default_entity_source() {
+    let s = settings(&[]).expect("valid");
+    assert!(matches!(s.entity_source, EntitySourceKind::Backend));
+}
+
+#[test]
+fn postgres_reads_the_url_the_pool_and_the_timeout() {
+    // GIVEN the PostgreSQL source with a URL and both limits
+    let s = settings(&[
+        ("EXPORTS_ENTITY_SOURCE", "postgres"),
+        (
+            "EXPORTS_DATABASE_URL",
+            "postgres://reader:secret@db.internal:6432/crm?sslmode=require",
+        ),
+        ("EXPORTS_DATABASE_POOL_SIZE", "8"),
+        ("EXPORTS_DATABASE_STATEMENT_TIMEOUT_MS", "1500"),
+    ])
+    .expect("valid");
+    // THEN each is read as given, and the debug form hides the password
+    let EntitySourceKind::Postgres(pg) = s.entity_source else {
+        panic!("not postgres");
+    };
+    assert_eq!(
+        (pg.pool_size, pg.statement_timeout),
+        (8, Duration::from_millis(1500))
+    );
+    let DatabaseLocation::Url(config) = &pg.location else {
+        panic!("not a URL");
+    };
+    assert_eq!(config.get_dbname(), Some("crm"));
+    assert_eq!(
+        config.get_ssl_mode(),
+        tokio_postgres::config::SslMode::Require
+    );
+    assert!(!format!("{:?}", pg.location).contains("secret"));
+    // AND a secret ARN wins over a URL
+    let s = settings(&[
+        ("EXPORTS_ENTITY_SOURCE", "postgres"),
+        ("EXPORTS_DATABASE_URL", "postgres://x@h/db"),
+        (
+            "EXPORTS_DATABASE_SECRET_ARN",
+            "arn:aws:secretsmanager:eu-west-1:1:secret:crm",
+        ),
+    ])
+    .expect("valid");
+    let EntitySourceKind::Postgres(pg) = s.entity_source else {
+        panic!("not postgres");
+    };
+    assert!(matches!(pg.location, DatabaseLocation::Secret(ref a) if a.ends_with(":crm")));
+    assert_eq!(pg.pool_size, DEFAULT_DATABASE_POOL_SIZE as usize);
+}
+
+#[test]
+fn a_bad_entity_source_setting_stops_the_start_with_its_name() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("EXPORTS_ENTITY_SOURCE", "mysql")],
+            "EXPORTS_ENTITY_SOURCE='mysql'",
+        ),
+        (
+            &[("EXPORTS_ENTITY_SOURCE", "postgres")],
+            "EXPORTS_DATABASE_URL or EXPORTS_DATABASE_SECRET_ARN",
+        ),
+        (
+            &[
+                ("EXPORTS_ENTITY_SOURCE", "postgres"),
+                ("EXPORTS_DATABASE_URL", "postgres://h/db?sslmode=sometimes"),
+            ],
+            "EXPORTS_DATABASE_URL is not a PostgreSQL URL",
+        ),
+        (
+            &[
+                ("EXPORTS_ENTITY_SOURCE", "postgres"),
+                ("EXPORTS_DATABASE_URL", "postgres://h/db"),
+                ("EXPORTS_DATABASE_POOL_SIZE", "0"),
+            ],
+            "EXPORTS_DATABASE_POOL_SIZE='0' is out of range: use 1 to 64",
+        ),
+        (
+            &[
+                ("EXPORTS_ENTITY_SOURCE", "postgres"),
+                ("EXPORTS_DATABASE_URL", "postgres://h/db"),
+                ("EXPORTS_DATABASE_STATEMENT_TIMEOUT_MS", "soon"),
+            ],
+            "EXPORTS_DATABASE_STATEMENT_TIMEOUT_MS='soon' is not a number",
+        ),
+    ];
+    for (vars, message) in cases {
+        let err = settings(vars).expect_err(message).to_string();
+        assert!(err.contains(message), "{err}");
+    }
+}
