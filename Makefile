@@ -115,9 +115,16 @@ $(VENV)/.package-tools: $(VENV)/.installed
 BENCH_PEERS := bench/peers/requirements.txt
 BENCH_ARGS ?=
 
+## W5 also runs on a private PostgreSQL server (kept in target/bench-pg
+## between runs, with its seeded tenants), stopped on every exit.
 bench: $(VENV)/.bench-peers
 	$(CARGO) build --release --locked -p exports-bench
-	./target/release/exports-bench run --python $(PY) $(BENCH_ARGS)
+	mkdir -p target/bench-pg
+	trap 'PG_KEEP=1 PG_STATE_DIR=target/bench-pg VENV=$(VENV) infra/postgres/stop.sh' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
+	PG_KEEP=1 PG_STATE_DIR=target/bench-pg VENV=$(VENV) infra/postgres/start.sh; \
+	EXPORTS_BENCH_DATABASE_URL="$$(cat target/bench-pg/pg.url)" \
+		./target/release/exports-bench run --python $(PY) $(BENCH_ARGS)
 
 bench-quick:
 	$(MAKE) bench BENCH_ARGS="--quick $(BENCH_ARGS)"

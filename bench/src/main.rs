@@ -88,6 +88,9 @@ enum ChildWork {
         data_dir: PathBuf,
         contacts: u64,
         out: PathBuf,
+        /// Read entities from this PostgreSQL database (schema `w5_N`).
+        #[arg(long)]
+        database_url: Option<String>,
     },
 }
 
@@ -129,7 +132,8 @@ fn child(what: ChildWork) -> Res<()> {
             data_dir,
             contacts,
             out,
-        } => return scale::child(&data_dir, contacts, &out),
+            database_url,
+        } => return scale::child(&data_dir, contacts, &out, database_url.as_deref()),
     };
     println!("{}", serde_json::to_string(&report)?);
     Ok(())

@@ -46,6 +46,9 @@ pub struct RunArgs {
     /// Only these workloads (comma-separated, e.g. `w1,w2`).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// W5 also runs on this PostgreSQL server (`make bench` starts one).
+    #[arg(long, env = "EXPORTS_BENCH_DATABASE_URL")]
+    database_url: Option<String>,
 }
 
 /// Who writes a file, and how it is started.
@@ -207,10 +210,16 @@ pub fn run(args: &RunArgs) -> Res<()> {
         }
     }
     let mut scale_reports = Vec::new();
+    let mut pg_reports = Vec::new();
     if wanted("W5") {
         let sizes: &[u64] = if args.quick { &QUICK_W5 } else { &FULL_W5 };
         for &contacts in sizes {
-            scale_reports.push(w5_case(&out_dir, contacts)?);
+            scale_reports.push(w5_case(&out_dir, contacts, None)?);
+        }
+        if let Some(url) = &args.database_url {
+            for &contacts in sizes {
+                pg_reports.push(w5_case(&out_dir, contacts, Some(url))?);
+            }
         }
     }
     let outcome = Outcome {
@@ -222,7 +231,16 @@ pub fn run(args: &RunArgs) -> Res<()> {
     let mut text = report::markdown(&outcome);
     if !scale_reports.is_empty() {
         text.push('\n');
-        text.push_str(&scale::markdown(&scale_reports));
+        text.push_str(&scale::markdown(&scale_reports, "embedded backend"));
+    }
+    if !pg_reports.is_empty() {
+        text.push('\n');
+        text.push_str(&scale::markdown(
+            &pg_reports,
+            "PostgreSQL entity source, the same records",
+        ));
+        text.push('\n');
+        text.push_str(&scale::side_by_side(&scale_reports, &pg_reports));
     }
     println!("{text}");
     if args.quick || !args.only.is_empty() {
@@ -405,16 +423,21 @@ const QUICK_W5: [u64; 2] = [10_000, 100_000];
 
 /// W5 at one tenant size: seeds (or reuses) the store, then runs the child
 /// once; it times each request itself (warm-up plus repeats).
-fn w5_case(out_dir: &Path, contacts: u64) -> Res<scale::ScaleReport> {
-    let store = out_dir.join(format!("w5-store-{contacts}"));
-    tokio::runtime::Runtime::new()?.block_on(scale::seed(&store, contacts))?;
-    let record = out_dir.join(format!("w5-{contacts}.json"));
-    let status = Command::new(std::env::current_exe()?)
+fn w5_case(out_dir: &Path, contacts: u64, database_url: Option<&str>) -> Res<scale::ScaleReport> {
+    let source = if database_url.is_some() { "pg-" } else { "" };
+    let store = out_dir.join(format!("w5-store-{source}{contacts}"));
+    tokio::runtime::Runtime::new()?.block_on(scale::seed(&store, contacts, database_url))?;
+    let record = out_dir.join(format!("w5-{source}{contacts}.json"));
+    let mut child = Command::new(std::env::current_exe()?);
+    child
         .args(["child", "w5"])
         .arg(&store)
         .arg(contacts.to_string())
-        .arg(&record)
-        .status()?;
+        .arg(&record);
+    if let Some(url) = database_url {
+        child.arg("--database-url").arg(url);
+    }
+    let status = child.status()?;
     if !status.success() {
         return Err(format!("W5 child at {contacts} contacts failed: {status}").into());
     }
@@ -424,7 +447,7 @@ fn w5_case(out_dir: &Path, contacts: u64) -> Res<scale::ScaleReport> {
         .zip(report.millis.iter().zip(&report.rows))
     {
         eprintln!(
-            "  W5 {contacts:>9} {:<36} {ms:>9.1} ms  {rows} rows",
+            "  W5 {source}{contacts:>9} {:<36} {ms:>9.1} ms  {rows} rows",
             r.label
         );
     }

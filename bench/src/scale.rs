@@ -8,6 +8,11 @@
 //! preview and filter values, sync-export for the CSV), a warm-up and
 //! [`W5_REPEATS`] timed times, and reports the median of each and its own
 //! peak RSS: the server's memory for the whole set.
+//!
+//! With a PostgreSQL URL (`make bench` starts a private server), W5 runs a
+//! second time with the PostgreSQL entity source: the same records in the
+//! schema `w5_N` of that server (kept between runs too), the tenant's
+//! configuration in an embedded store beside them.
 
 use crate::measure::{median, own_peak_rss_kb};
 use crate::Res;
@@ -16,6 +21,8 @@ use exports_local::generate::{self, Counts};
 use exports_shared::auth::{JwtConfig, JwtVerifier};
 use exports_shared::model::TenantId;
 use exports_shared::store::embedded::{EmbeddedFiles, EmbeddedStore};
+use exports_shared::store::postgres::{migrate, PgOptions, PgStore};
+use exports_shared::store::EntitySource;
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
@@ -103,14 +110,64 @@ pub struct ScaleReport {
     pub rss_after_kb: Vec<u64>,
 }
 
+/// The PostgreSQL entity source over the schema `w5_{contacts}` of `url`,
+/// created when missing (the name is ours, digits only).
+async fn pg_source(url: &str, contacts: u64) -> Res<PgStore> {
+    let schema = format!("w5_{contacts}");
+    let mut config: tokio_postgres::Config = url.parse()?;
+    let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+    let running = tokio::spawn(connection);
+    client
+        .batch_execute(&["CREATE SCHEMA IF NOT EXISTS ", &schema].concat())
+        .await?;
+    drop(client);
+    let _ = running.await;
+    config.options(["-c search_path=", &schema].concat());
+    Ok(PgStore::connect(&PgOptions {
+        config,
+        pool_size: 4,
+        statement_timeout: std::time::Duration::from_secs(600),
+    })?)
+}
+
+/// How many contacts of the W5 tenant a source holds.
+async fn count_contacts(source: &dyn EntitySource) -> Res<u64> {
+    let mut q =
+        exports_shared::query::EntityQuery::new(exports_shared::model::EntityKind::Contacts);
+    q.window = exports_shared::query::Window::Range {
+        offset: 0,
+        limit: 1,
+    };
+    q.count = true;
+    Ok(source
+        .query(&TenantId::new(SCALE_TENANT), &q)
+        .await?
+        .total
+        .unwrap_or(0))
+}
+
 /// Seeds `data_dir` with `contacts` contacts (and `exports-local seed`'s
 /// default organisations and households) unless it already holds them.
+/// With `database_url`, the records go to PostgreSQL (schema `w5_N`) and
+/// `data_dir` holds the tenant's configuration only.
 ///
 /// # Errors
 /// When the store cannot be written.
-pub async fn seed(data_dir: &Path, contacts: u64) -> Res<()> {
+pub async fn seed(data_dir: &Path, contacts: u64, database_url: Option<&str>) -> Res<()> {
     let marker = data_dir.join(format!("w5-seeded-{contacts}"));
-    if marker.exists() {
+    let pg = match database_url {
+        Some(url) => Some(pg_source(url, contacts).await?),
+        None => None,
+    };
+    if let Some(pg) = &pg {
+        migrate(pg).await?;
+    }
+    let seeded = match &pg {
+        // The server keeps its data between runs only when it was kept.
+        Some(pg) => marker.exists() && count_contacts(pg).await? >= contacts,
+        None => marker.exists(),
+    };
+    if seeded {
         eprintln!("W5: reusing {} ({contacts} contacts)", data_dir.display());
         return Ok(());
     }
@@ -118,8 +175,9 @@ pub async fn seed(data_dir: &Path, contacts: u64) -> Res<()> {
         std::fs::remove_dir_all(data_dir)?;
     }
     eprintln!(
-        "W5: seeding {contacts} contacts into {}",
-        data_dir.display()
+        "W5: seeding {contacts} contacts into {}{}",
+        data_dir.display(),
+        if pg.is_some() { " and PostgreSQL" } else { "" }
     );
     let started = Instant::now();
     let store = EmbeddedStore::open(data_dir)?;
@@ -130,8 +188,16 @@ pub async fn seed(data_dir: &Path, contacts: u64) -> Res<()> {
         organisations: 100,
         households: 200,
     };
-    generate::write_all(&store, &tenant, counts, SEED, None).await?;
-    exports_shared::store::EntityWriter::finish_load(&store).await?;
+    match &pg {
+        Some(pg) => {
+            generate::write_all(pg, &tenant, counts, SEED, None).await?;
+            exports_shared::store::EntityWriter::finish_load(pg).await?;
+        }
+        None => {
+            generate::write_all(&store, &tenant, counts, SEED, None).await?;
+            exports_shared::store::EntityWriter::finish_load(&store).await?;
+        }
+    }
     std::fs::write(&marker, b"")?;
     eprintln!("W5: seeded in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
@@ -165,12 +231,16 @@ fn rows_in(path: &str, body: &[u8]) -> Res<u64> {
 ///
 /// # Errors
 /// When the store cannot be opened or a response is not a 200.
-pub fn child(data_dir: &Path, contacts: u64, out: &Path) -> Res<()> {
+pub fn child(data_dir: &Path, contacts: u64, out: &Path, database_url: Option<&str>) -> Res<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let store = Arc::new(EmbeddedStore::open(data_dir)?);
+        let entities: Arc<dyn EntitySource> = match database_url {
+            Some(url) => Arc::new(pg_source(url, contacts).await?),
+            None => store.clone(),
+        };
         let secret = exports_local::DEV_JWT_SECRET.as_bytes();
         let verifier = Arc::new(JwtVerifier::new(JwtConfig::hs256(
             secret,
@@ -178,13 +248,13 @@ pub fn child(data_dir: &Path, contacts: u64, out: &Path) -> Res<()> {
             "exports-api",
         )));
         let config_deps = config_api::Deps {
-            entities: store.clone(),
+            entities: entities.clone(),
             config: store.clone(),
             reference: store.clone(),
             verifier: verifier.clone(),
         };
         let export_deps = sync_export::Deps {
-            entities: store.clone(),
+            entities,
             config: store,
             verifier,
             files: Arc::new(EmbeddedFiles::open(data_dir, "http://127.0.0.1:1")?),
@@ -242,7 +312,7 @@ const BEFORE: [(&str, [f64; 3]); 4] = [
 /// The W5 section of the report: one row per request, one column per
 /// tenant size, the growth from the smallest to the largest, and the
 /// figures from before the pushdown where they were measured.
-pub fn markdown(reports: &[ScaleReport]) -> String {
+pub fn markdown(reports: &[ScaleReport], source: &str) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let sizes: Vec<String> = reports
@@ -251,7 +321,7 @@ pub fn markdown(reports: &[ScaleReport]) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "### W5: scale (embedded backend, median of {W5_REPEATS} after a warm-up, ms)\n"
+        "### W5: scale ({source}, median of {W5_REPEATS} after a warm-up, ms)\n"
     );
     let _ = writeln!(
         out,
@@ -327,5 +397,43 @@ pub fn markdown(reports: &[ScaleReport]) -> String {
         "| peak RSS before the export (MB) | {} | {growth} | |",
         rss.join(" | ")
     );
+    out
+}
+
+/// Both sources at each tenant size, one request per row: SQLite, then
+/// PostgreSQL, in ms.
+pub fn side_by_side(embedded: &[ScaleReport], postgres: &[ScaleReport]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### W5 side by side: embedded (SQLite) / PostgreSQL, median ms\n"
+    );
+    let sizes: Vec<String> = embedded
+        .iter()
+        .map(|r| format!("{} contacts", r.contacts))
+        .collect();
+    let _ = writeln!(out, "| request | {} |", sizes.join(" | "));
+    let _ = writeln!(out, "|---|{}", "--:|".repeat(sizes.len()));
+    for (i, r) in REQUESTS.iter().enumerate() {
+        let cells: Vec<String> = embedded
+            .iter()
+            .zip(postgres)
+            .map(|(a, b)| format!("{:.1} / {:.1}", a.millis[i], b.millis[i]))
+            .collect();
+        let _ = writeln!(out, "| {} | {} |", r.label, cells.join(" | "));
+    }
+    let rss: Vec<String> = embedded
+        .iter()
+        .zip(postgres)
+        .map(|(a, b)| {
+            format!(
+                "{:.1} / {:.1}",
+                a.peak_rss_kb as f64 / 1024.0,
+                b.peak_rss_kb as f64 / 1024.0
+            )
+        })
+        .collect();
+    let _ = writeln!(out, "| server peak RSS (MB) | {} |", rss.join(" | "));
     out
 }

@@ -8,6 +8,8 @@
 # made and served as the unprivileged user PG_RUN_AS (default: nobody).
 #
 #   PG_RUN_AS=nobody      the user to run as when started by root
+#   PG_KEEP=1             reuse the cluster a previous run kept (make bench
+#                         keeps its seeded tenants between runs)
 #   (VENV and PG_STATE_DIR: see common.sh)
 set -euo pipefail
 
@@ -37,12 +39,16 @@ if [[ "$(id -u)" == 0 ]]; then
     done
 fi
 
-as_user "$user" "$bin/initdb" -D "$cluster/data" -U exports --auth=trust \
-    --encoding=UTF8 --locale=C.UTF-8 >"$state/pg.log" 2>&1 || {
-    echo "postgres: initdb failed:" >&2
-    tail -n 20 "$state/pg.log" >&2
-    exit 1
-}
+if [[ "${PG_KEEP:-}" == 1 && -f "$cluster/data/PG_VERSION" ]]; then
+    echo "postgres: reusing the kept cluster $cluster/data"
+else
+    as_user "$user" "$bin/initdb" -D "$cluster/data" -U exports --auth=trust \
+        --encoding=UTF8 --locale=C.UTF-8 >"$state/pg.log" 2>&1 || {
+        echo "postgres: initdb failed:" >&2
+        tail -n 20 "$state/pg.log" >&2
+        exit 1
+    }
+fi
 
 for try in 1 2 3; do
     # The kernel picks a free port; the server binds it a moment later (a
@@ -51,7 +57,9 @@ for try in 1 2 3; do
     # TCP on loopback only: no Unix socket, so no shared directory to own.
     if as_user "$user" "$bin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 \
         -o "-p $port -h 127.0.0.1 -k '' -c fsync=off -c full_page_writes=off" start >>"$state/pg.log" 2>&1; then
-        if as_user "$user" "$bin/createdb" -h 127.0.0.1 -p "$port" -U exports exports >>"$state/pg.log" 2>&1; then
+        if as_user "$user" "$bin/psql" -h 127.0.0.1 -p "$port" -U exports -d postgres -Atc \
+                "SELECT 1 FROM pg_database WHERE datname = 'exports'" 2>>"$state/pg.log" | grep -q 1 \
+            || as_user "$user" "$bin/createdb" -h 127.0.0.1 -p "$port" -U exports exports >>"$state/pg.log" 2>&1; then
             url="postgres://exports@127.0.0.1:$port/exports"
             echo "$url" >"$state/pg.url"
             echo "postgres: listening on $url (cluster $cluster/data, log $cluster/server.log)"

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Stops the PostgreSQL server that start.sh started (the cluster in
-# target/pg/data), removes target/pg.url and the cluster. Does nothing when
-# none runs.
+# target/pg/data), removes target/pg.url and the cluster (kept with
+# PG_KEEP=1). Does nothing when none runs.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/common.sh"
 
 rm -f "$state/pg.url"
-[[ -f "$cluster/data/postmaster.pid" ]] || { rm -rf "$cluster"; exit 0; }
+remove_cluster() {
+    [[ "${PG_KEEP:-}" == 1 ]] || rm -rf "$cluster"
+}
+[[ -f "$cluster/data/postmaster.pid" ]] || { remove_cluster; exit 0; }
 owner="$(stat -c %U "$cluster/data")"
 if [[ -n "$bin" && -x "$bin/pg_ctl" ]]; then
     as_user "$owner" "$bin/pg_ctl" -D "$cluster/data" -m fast -w stop >/dev/null 2>&1 || true
@@ -22,5 +25,5 @@ if [[ "$pid" =~ ^[0-9]+$ ]] && ps -p "$pid" -o command= 2>/dev/null | grep -q po
         sleep 0.1
     done
 fi
-rm -rf "$cluster"
+remove_cluster
 echo "postgres: stopped"
