@@ -133,6 +133,34 @@ impl BulkFixture {
         .await
     }
 
+    /// Entities in PostgreSQL (a fresh schema), the rest embedded: a
+    /// deployment with `EXPORTS_ENTITY_SOURCE=postgres`. `None` when the
+    /// PostgreSQL tests are skipped.
+    pub async fn postgres() -> Option<BulkFixture> {
+        let pg = crate::postgres::pg_store().await?;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(EmbeddedStore::open(dir.path()).expect("open"));
+        let files = EmbeddedFiles::open(dir.path(), "http://127.0.0.1:1").expect("files");
+        let entities = Arc::new(crate::postgres::PgBacked {
+            pg,
+            rest: (*store).clone(),
+        });
+        Some(
+            BulkFixture::build(
+                entities,
+                store.clone(),
+                store.clone(),
+                store.clone(),
+                store.clone(),
+                Arc::new(files.clone()),
+                Some(files),
+                store,
+                dir,
+            )
+            .await,
+        )
+    }
+
     /// Over fresh DynamoDB tables, an S3 bucket and an SQS queue in moto;
     /// `None` when the AWS tests are skipped.
     pub async fn aws() -> Option<BulkFixture> {

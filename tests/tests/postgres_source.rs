@@ -1,8 +1,8 @@
 //! The PostgreSQL entity source (`EXPORTS_ENTITY_SOURCE=postgres`): the
 //! storage contract, the handler cases of the sync export, the v2 lists
-//! (the preview agreeing with the export) and the export logs, tenant
-//! isolation through every endpoint, and the same files byte for byte as
-//! from SQLite for the same records.
+//! (the preview agreeing with the export), the export logs and the bulk
+//! exports, tenant isolation through every endpoint, and the same files
+//! byte for byte as from SQLite for the same records.
 //!
 //! Each case gets a fresh schema on the server `make test` starts
 //! (`EXPORTS_TEST_DATABASE_URL`); fails without it unless `EXPORTS_SKIP_PG=1`.
@@ -65,6 +65,17 @@ mod export_logs {
         tenancy_and_ownership_are_enforced,
         object_filters_select_exactly_their_contacts,
     );
+}
+
+mod bulk {
+    //! Bulk exports whose contacts come from PostgreSQL (read as one
+    //! partition, in id order); jobs, keys, activities and files embedded.
+
+    async fn fixture() -> Option<exports_tests::bulk::BulkFixture> {
+        exports_tests::bulk::BulkFixture::postgres().await
+    }
+
+    exports_tests::bulk_suite!(fixture);
 }
 
 mod same_files {
