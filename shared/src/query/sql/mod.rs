@@ -84,6 +84,30 @@ fn column_of(entity: EntityKind, key: &str) -> Option<&'static str> {
     find_standard(entity, key).map(|c| c.id)
 }
 
+/// The value of every standard column of `entity` in `record`, in
+/// [`standard_columns`](crate::model::columns::standard_columns) order,
+/// with its type: what [`Value::from_json`] makes of the stored value, or
+/// `Null` (with a warning) when it does not fit. What a store writes into
+/// its typed columns.
+pub fn column_values<'a>(
+    entity: EntityKind,
+    record: &'a crate::model::Record,
+) -> impl Iterator<Item = (FieldType, Value)> + 'a {
+    crate::model::columns::standard_columns(entity)
+        .iter()
+        .map(move |c| {
+            let v = if c.id == "id" {
+                Value::Text(record.id.clone())
+            } else {
+                Value::from_json(c.field_type, record.get(c.id)).unwrap_or_else(|e| {
+                    tracing::warn!(record = %record.id, field = c.id, error = %e, "stored value does not fit its column; stored as empty");
+                    Value::Null
+                })
+            };
+            (c.field_type, v)
+        })
+}
+
 /// Compiles `q` for `tenant` in `dialect`.
 pub fn compile(q: &EntityQuery, tenant: &TenantId, dialect: Dialect) -> Compiled {
     let entity = q.entity;

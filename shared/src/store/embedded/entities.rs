@@ -213,29 +213,18 @@ pub(super) fn schema() -> Vec<String> {
 /// (what [`Value::from_json`] makes of the stored value, null when it does
 /// not fit), in [`standard_columns`] order.
 pub(super) fn typed_columns(entity: EntityKind, record: &Record) -> Vec<sea_query::Value> {
-    standard_columns(entity)
-        .iter()
-        .map(|c| {
-            let v = if c.id == "id" {
-                Value::Text(record.id.clone())
-            } else {
-                Value::from_json(c.field_type, record.get(c.id)).unwrap_or_else(|e| {
-                    tracing::warn!(record = %record.id, field = c.id, error = %e, "stored value does not fit its column; stored as empty");
-                    Value::Null
-                })
-            };
-            match v {
-                Value::DateTime(t) if t.timestamp_nanos_opt().is_none() => {
-                    tracing::warn!(record = %record.id, field = c.id, "date-time outside 1677..2262; stored as empty");
-                    sea_query::Value::BigInt(None)
-                }
-                Value::Null => match c.field_type {
-                    FieldType::String => sea_query::Value::String(None),
-                    FieldType::Number => sea_query::Value::Double(None),
-                    _ => sea_query::Value::BigInt(None),
-                },
-                v => sql::sqlite_value(&v),
+    sql::column_values(entity, record)
+        .map(|(ty, v)| match v {
+            Value::DateTime(t) if t.timestamp_nanos_opt().is_none() => {
+                tracing::warn!(record = %record.id, "date-time outside 1677..2262; stored as empty");
+                sea_query::Value::BigInt(None)
             }
+            Value::Null => match ty {
+                FieldType::String => sea_query::Value::String(None),
+                FieldType::Number => sea_query::Value::Double(None),
+                _ => sea_query::Value::BigInt(None),
+            },
+            v => sql::sqlite_value(&v),
         })
         .collect()
 }

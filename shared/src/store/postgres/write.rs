@@ -25,27 +25,16 @@ const ROWS_PER_STATEMENT: usize = 1_000;
 /// [`Value::from_json`] makes of the stored value, null when it does not
 /// fit), in [`standard_columns`] order.
 fn typed_columns(entity: EntityKind, record: &Record) -> Vec<sea_query::Value> {
-    standard_columns(entity)
-        .iter()
-        .map(|c| {
-            let v = if c.id == "id" {
-                Value::Text(record.id.clone())
-            } else {
-                Value::from_json(c.field_type, record.get(c.id)).unwrap_or_else(|e| {
-                    tracing::warn!(record = %record.id, field = c.id, error = %e, "stored value does not fit its column; stored as empty");
-                    Value::Null
-                })
-            };
-            match v {
-                Value::Null => match c.field_type {
-                    FieldType::String => sea_query::Value::String(None),
-                    FieldType::Number => sea_query::Value::Double(None),
-                    FieldType::Boolean => sea_query::Value::Bool(None),
-                    FieldType::Date => sea_query::Value::ChronoDate(None),
-                    FieldType::DateTime => sea_query::Value::ChronoDateTimeUtc(None),
-                },
-                v => Dialect::Postgres.value(&v),
-            }
+    sql::column_values(entity, record)
+        .map(|(ty, v)| match v {
+            Value::Null => match ty {
+                FieldType::String => sea_query::Value::String(None),
+                FieldType::Number => sea_query::Value::Double(None),
+                FieldType::Boolean => sea_query::Value::Bool(None),
+                FieldType::Date => sea_query::Value::ChronoDate(None),
+                FieldType::DateTime => sea_query::Value::ChronoDateTimeUtc(None),
+            },
+            v => Dialect::Postgres.value(&v),
         })
         .collect()
 }
