@@ -2,7 +2,7 @@
 //! a binary, every binary is in the template, and every HTTP route has a
 //! sample event in `events/` that its handler serves.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 fn root() -> PathBuf {
@@ -309,4 +309,85 @@ fn each_function_serves_exactly_the_routes_the_template_mounts_it_on() {
     }
     // AND the worker has none
     assert!(template_routes("bulk-export-worker").is_empty());
+}
+
+/// Each template parameter's `MinValue` and `MaxValue`, by name.
+fn parameter_bounds() -> BTreeMap<String, (String, String)> {
+    let text = template();
+    let mut out = BTreeMap::new();
+    let mut in_parameters = false;
+    let mut current: Option<String> = None;
+    let (mut min, mut max) = (None, None);
+    let mut flush = |name: &Option<String>, min: &mut Option<String>, max: &mut Option<String>| {
+        if let (Some(n), Some(lo), Some(hi)) = (name, min.take(), max.take()) {
+            out.insert(n.clone(), (lo, hi));
+        }
+    };
+    for line in text.lines() {
+        if !line.starts_with(' ') && !line.trim().is_empty() {
+            flush(&current, &mut min, &mut max);
+            current = None;
+            in_parameters = line.trim_end() == "Parameters:";
+            continue;
+        }
+        if !in_parameters {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix("  ").filter(|l| !l.starts_with(' ')) {
+            flush(&current, &mut min, &mut max);
+            current = Some(name.trim_end_matches(':').trim().to_string());
+        } else if let Some(v) = line.trim().strip_prefix("MinValue:") {
+            min = Some(v.trim().to_string());
+        } else if let Some(v) = line.trim().strip_prefix("MaxValue:") {
+            max = Some(v.trim().to_string());
+        }
+    }
+    flush(&current, &mut min, &mut max);
+    out
+}
+
+#[test]
+fn every_bounded_parameter_has_the_range_its_variable_accepts() {
+    use exports_shared::config::variables::VARIABLES;
+    // GIVEN the bounds of the template's numeric parameters
+    let bounds = parameter_bounds();
+    assert!(bounds.len() >= 9, "{bounds:?}");
+    // WHEN each is followed to the variable it sets
+    let mut checked = BTreeSet::new();
+    for line in template().lines() {
+        let line = line.trim();
+        let Some((var, value)) = line.split_once(':') else {
+            continue;
+        };
+        if !var.starts_with("EXPORTS_") {
+            continue;
+        }
+        let Some(param) = value.split("!Ref ").nth(1).map(|p| {
+            p.trim_end_matches([',', ']', ' '])
+                .split([',', ' '])
+                .next()
+                .unwrap_or("")
+        }) else {
+            continue;
+        };
+        let Some((lo, hi)) = bounds.get(param) else {
+            continue;
+        };
+        // THEN its bounds are the range the configuration accepts
+        let variable = VARIABLES
+            .iter()
+            .find(|v| v.name == var)
+            .unwrap_or_else(|| panic!("{var} is not in the configuration table"));
+        assert_eq!(
+            variable.range,
+            format!("{lo} to {hi}"),
+            "{param} bounds {var}"
+        );
+        checked.insert(param.to_string());
+    }
+    let unchecked: Vec<&String> = bounds.keys().filter(|p| !checked.contains(*p)).collect();
+    assert!(
+        unchecked.is_empty(),
+        "bounded parameters that set no variable: {unchecked:?}"
+    );
 }
