@@ -91,6 +91,9 @@ enum ChildWork {
         /// Read entities from this PostgreSQL database (schema `w5_N`).
         #[arg(long)]
         database_url: Option<String>,
+        /// Run one bulk contacts export through the worker instead.
+        #[arg(long)]
+        bulk: bool,
     },
 }
 
@@ -133,7 +136,15 @@ fn child(what: ChildWork) -> Res<()> {
             contacts,
             out,
             database_url,
+            bulk: false,
         } => return scale::child(&data_dir, contacts, &out, database_url.as_deref()),
+        ChildWork::W5 {
+            data_dir,
+            contacts,
+            out,
+            database_url,
+            bulk: true,
+        } => return scale::bulk_child(&data_dir, contacts, &out, database_url.as_deref()),
     };
     println!("{}", serde_json::to_string(&report)?);
     Ok(())

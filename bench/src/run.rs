@@ -211,6 +211,7 @@ pub fn run(args: &RunArgs) -> Res<()> {
     }
     let mut scale_reports = Vec::new();
     let mut pg_reports = Vec::new();
+    let mut bulk_reports = Vec::new();
     if wanted("W5") {
         let sizes: &[u64] = if args.quick { &QUICK_W5 } else { &FULL_W5 };
         for &contacts in sizes {
@@ -219,6 +220,9 @@ pub fn run(args: &RunArgs) -> Res<()> {
         if let Some(url) = &args.database_url {
             for &contacts in sizes {
                 pg_reports.push(w5_case(&out_dir, contacts, Some(url))?);
+            }
+            for &contacts in sizes.iter().filter(|&&n| n >= 100_000) {
+                bulk_reports.push(w5_bulk(&out_dir, contacts, url)?);
             }
         }
     }
@@ -241,6 +245,13 @@ pub fn run(args: &RunArgs) -> Res<()> {
         ));
         text.push('\n');
         text.push_str(&scale::side_by_side(&scale_reports, &pg_reports));
+    }
+    if !bulk_reports.is_empty() {
+        text.push('\n');
+        text.push_str(&scale::bulk_markdown(
+            &bulk_reports,
+            "PostgreSQL entity source, keyset pages",
+        ));
     }
     println!("{text}");
     if args.quick || !args.only.is_empty() {
@@ -453,6 +464,32 @@ fn w5_case(out_dir: &Path, contacts: u64, database_url: Option<&str>) -> Res<sca
     }
     eprintln!(
         "  W5 {contacts:>9} peak RSS {:.1} MB",
+        report.peak_rss_kb as f64 / 1024.0
+    );
+    Ok(report)
+}
+
+/// One bulk contacts export of the W5 tenant of `contacts` contacts, its
+/// records in PostgreSQL (the store W5 seeded).
+fn w5_bulk(out_dir: &Path, contacts: u64, database_url: &str) -> Res<scale::BulkReport> {
+    let store = out_dir.join(format!("w5-store-pg-{contacts}"));
+    let record = out_dir.join(format!("w5-bulk-pg-{contacts}.json"));
+    let status = Command::new(std::env::current_exe()?)
+        .args(["child", "w5", "--bulk", "--database-url", database_url])
+        .arg(&store)
+        .arg(contacts.to_string())
+        .arg(&record)
+        // The worker's malloc setting in `template.yaml`.
+        .env("MALLOC_ARENA_MAX", workloads::W4_MALLOC_ARENA_MAX)
+        .status()?;
+    if !status.success() {
+        return Err(format!("W5 bulk child at {contacts} contacts failed: {status}").into());
+    }
+    let report: scale::BulkReport = serde_json::from_slice(&std::fs::read(&record)?)?;
+    eprintln!(
+        "  W5 bulk pg-{contacts:>9} {} rows in {:.2} s, peak RSS {:.1} MB",
+        report.rows,
+        report.seconds,
         report.peak_rss_kb as f64 / 1024.0
     );
     Ok(report)

@@ -300,6 +300,100 @@ pub fn child(data_dir: &Path, contacts: u64, out: &Path, database_url: Option<&s
     })
 }
 
+/// One bulk contacts export of the W5 tenant through the worker.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct BulkReport {
+    pub contacts: u64,
+    pub seconds: f64,
+    pub rows: u64,
+    pub bytes: u64,
+    /// The child's peak RSS, in KiB: the worker's memory for the job.
+    pub peak_rss_kb: u64,
+}
+
+/// The W5 bulk child: one contacts export (W4's job) of the W5 tenant,
+/// entities from `database_url` when given, jobs and files in `data_dir`.
+///
+/// # Errors
+/// When the store cannot be opened or the job does not finish.
+pub fn bulk_child(
+    data_dir: &Path,
+    contacts: u64,
+    out: &Path,
+    database_url: Option<&str>,
+) -> Res<()> {
+    use exports_shared::model::bulk::BulkJob;
+    use exports_shared::service::bulk::{run_job, JobOutcome, WorkerDeps};
+    use exports_shared::store::bulk::BulkJobStore;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let store = Arc::new(EmbeddedStore::open(data_dir)?);
+        let entities: Arc<dyn EntitySource> = match database_url {
+            Some(url) => Arc::new(pg_source(url, contacts).await?),
+            None => store.clone(),
+        };
+        let files = Arc::new(EmbeddedFiles::open(data_dir, "http://127.0.0.1:1")?);
+        let tenant = TenantId::new(SCALE_TENANT);
+        let spec = exports_shared::api::bulk::parse_creation(crate::workloads::W4_BODY.as_bytes())
+            .map_err(|e| format!("W4 body: {}", e.body()))?;
+        let job = BulkJob::new(BulkJob::new_id(), spec, chrono::Utc::now());
+        store.create_job(&tenant, &job).await?;
+        let deps = WorkerDeps::new(store.clone(), entities, store.clone(), store, files);
+        let msg = exports_shared::store::JobMessage {
+            tenant,
+            job_id: job.id.clone(),
+        };
+        let started = Instant::now();
+        let outcome = run_job(&deps, &msg).await?;
+        let seconds = started.elapsed().as_secs_f64();
+        let JobOutcome::Finished(done) = outcome else {
+            return Err(format!("W5 bulk: job did not finish: {outcome:?}").into());
+        };
+        let output = done.output.ok_or("W5 bulk: finished without output")?;
+        // The file is not kept: a 1M-row file is ~200 MB.
+        let _ = std::fs::remove_file(data_dir.join("files").join(&output.file_key));
+        let report = BulkReport {
+            contacts,
+            seconds,
+            rows: output.rows,
+            bytes: output.bytes,
+            peak_rss_kb: own_peak_rss_kb(),
+        };
+        std::fs::write(out, serde_json::to_vec(&report)?)?;
+        Ok(())
+    })
+}
+
+/// The bulk exports of the W5 tenants, one row per size.
+pub fn bulk_markdown(reports: &[BulkReport], source: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### W5 bulk: the contacts export of each tenant through the worker ({source})\n"
+    );
+    let _ = writeln!(
+        out,
+        "| contacts | rows | wall s | rows/s | file bytes | worker peak RSS (MB) |"
+    );
+    let _ = writeln!(out, "|--:|--:|--:|--:|--:|--:|");
+    for r in reports {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.2} | {:.0} | {} | {:.1} |",
+            r.contacts,
+            r.rows,
+            r.seconds,
+            r.rows as f64 / r.seconds.max(1e-9),
+            r.bytes,
+            r.peak_rss_kb as f64 / 1024.0
+        );
+    }
+    out
+}
+
 /// Figures of the issue that asked for W5, measured before the pushdown
 /// (ms at 10k, 100k, 1M contacts; server peak RSS in MB), for the table.
 const BEFORE: [(&str, [f64; 3]); 4] = [
