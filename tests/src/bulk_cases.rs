@@ -14,6 +14,10 @@ use exports_shared::store::{
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+pub use crate::bulk_cancel_cases::{
+    a_gzip_export_decompresses_to_exactly_the_plain_file, cancel_works_at_every_stage,
+};
+
 /// Instantiates every case over a fixture constructor.
 #[macro_export]
 macro_rules! bulk_suite {
@@ -35,6 +39,8 @@ macro_rules! bulk_suite {
             a_job_whose_file_writes_fail_ends_in_error_after_its_retries,
             tenants_cannot_see_each_others_keys_jobs_or_files,
             exports_are_listed_newest_first_in_pages,
+            cancel_works_at_every_stage,
+            a_gzip_export_decompresses_to_exactly_the_plain_file,
         );
     };
     (@cases $fixture:path; $($case:ident),* $(,)?) => {
@@ -582,6 +588,9 @@ impl FileStore for Stalling {
             reached: self.reached.clone(),
         }))
     }
+    async fn delete(&self, key: &FileKey) -> Result<(), StoreError> {
+        self.inner.delete(key).await
+    }
     async fn presign_get(
         &self,
         key: &FileKey,
@@ -799,6 +808,9 @@ impl FileStore for Unwritable {
         Ok(Box::new(UnwritableUpload {
             inner: self.inner.start_upload(key, meta).await?,
         }))
+    }
+    async fn delete(&self, key: &FileKey) -> Result<(), StoreError> {
+        self.inner.delete(key).await
     }
     async fn presign_get(
         &self,

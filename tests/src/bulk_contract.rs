@@ -81,6 +81,7 @@ fn tenant() -> TenantId {
 
 fn job() -> BulkJob {
     let spec = ExportSpec {
+        compression: Default::default(),
         export_type: ExportType::Contacts,
         date_format: DateFormat::Iso,
         delimiter: ',',

@@ -59,6 +59,9 @@ impl FileStore for FullDisk {
     ) -> Result<Box<dyn MultipartUpload>, StoreError> {
         Err(enospc())
     }
+    async fn delete(&self, key: &FileKey) -> Result<(), StoreError> {
+        self.0.delete(key).await
+    }
     async fn presign_get(&self, key: &FileKey, ttl: Duration) -> Result<PresignedUrl, StoreError> {
         self.0.presign_get(key, ttl).await
     }

@@ -1,5 +1,6 @@
-//! `POST /exports` (also `/exports/`), `GET /exports` and
-//! `GET /exports/{id}`: bulk exports, authenticated by API key.
+//! `POST /exports` (also `/exports/`), `GET /exports`, `GET /exports/{id}`
+//! and `DELETE /exports/{id}` (cancel): bulk exports, authenticated by API
+//! key.
 //!
 //! [`handle`] takes its dependencies, so the Lambda entry point,
 //! `exports-local serve` and the tests run the same code. It routes,
@@ -32,6 +33,7 @@ pub const ROUTES: &[RouteKey] = &[
     RouteKey::new("POST", "/exports/"),
     RouteKey::new("GET", "/exports"),
     RouteKey::new("GET", "/exports/{id}"),
+    RouteKey::new("DELETE", "/exports/{id}"),
 ];
 /// The largest `size` of a list page.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -109,6 +111,16 @@ pub fn to_http_error(err: HandlerError, path: &str) -> HttpError {
         HandlerError::Exports(BulkExportError::NotFound(_)) => {
             HttpError::new(404, "Export not found")
         }
+        HandlerError::Exports(BulkExportError::NotCancellable(_, status)) => HttpError::new(
+            409,
+            format!(
+                "The export has ended ({}) and cannot be cancelled",
+                serde_json::to_value(status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            ),
+        ),
         HandlerError::Auth(ApiKeyError::Store(e))
         | HandlerError::Exports(BulkExportError::Store(e))
         | HandlerError::Store(e)
@@ -189,6 +201,7 @@ async fn handle_inner(deps: &Deps, req: &Request) -> Result<Response<Body>, Hand
     let route = route(req.uri().path()).ok_or_else(|| HttpError::new(404, "Not found"))?;
     let permission = match (&route, req.method()) {
         (Route::Collection, &http::Method::POST) => Permission::CreateExports,
+        (Route::Export(_), &http::Method::DELETE) => Permission::CreateExports,
         (_, &http::Method::GET) => Permission::ReadExports,
         _ => return Err(HttpError::new(405, "Method not allowed").into()),
     };
@@ -248,6 +261,9 @@ async fn handle_inner(deps: &Deps, req: &Request) -> Result<Response<Body>, Hand
                 "totalPages": found.total_pages,
             });
             json_response(200, &body)
+        }
+        Route::Export(id) if req.method() == http::Method::DELETE => {
+            json_response(200, &resource(&exports.cancel(&key.tenant, id, now).await?))
         }
         Route::Export(id) => json_response(200, &resource(&exports.get(&key.tenant, id).await?)),
     }

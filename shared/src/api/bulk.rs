@@ -6,7 +6,7 @@
 
 use crate::api::json::JsonBodyError;
 use crate::model::bulk::{
-    BulkJob, DateFormat, ExportFilters, ExportSpec, ExportType, ExportVersion,
+    BulkJob, Compression, DateFormat, ExportFilters, ExportSpec, ExportType, ExportVersion,
 };
 use chrono::{DateTime, Duration, Utc};
 use lambda_http::{Body, Response};
@@ -303,6 +303,7 @@ pub fn parse_creation(body: &[u8]) -> Result<ExportSpec, HttpError> {
     let mut errors = Vec::new();
     for key in obj.keys() {
         if ![
+            "compression",
             "dateFormat",
             "delimiter",
             "exportType",
@@ -350,19 +351,29 @@ pub fn parse_creation(body: &[u8]) -> Result<ExportSpec, HttpError> {
         Some(ExportVersion::V1),
         &mut errors,
     );
+    let compression = enum_field(
+        &obj,
+        "compression",
+        &[("none", Compression::None), ("gzip", Compression::Gzip)],
+        Some(Compression::None),
+        &mut errors,
+    );
     let filters = parse_filters(obj.get("filters"), export_type, &mut errors);
-    match (export_type, date_format, delimiter, version) {
-        (Some(export_type), Some(date_format), Some(delimiter), Some(version))
-            if errors.is_empty() =>
-        {
-            Ok(ExportSpec {
-                export_type,
-                date_format,
-                delimiter,
-                version,
-                filters,
-            })
-        }
+    match (export_type, date_format, delimiter, version, compression) {
+        (
+            Some(export_type),
+            Some(date_format),
+            Some(delimiter),
+            Some(version),
+            Some(compression),
+        ) if errors.is_empty() => Ok(ExportSpec {
+            export_type,
+            date_format,
+            delimiter,
+            version,
+            filters,
+            compression,
+        }),
         _ => Err(HttpError::unprocessable(errors)),
     }
 }
@@ -384,6 +395,7 @@ pub fn export_resource(job: &BulkJob, link: Option<&FileLink>) -> Json {
         "dateFormat": spec.date_format,
         "delimiter": spec.delimiter.to_string(),
         "version": spec.version,
+        "compression": spec.compression,
         "filters": spec.filters,
         "progress": job.progress,
         "total": job.total,

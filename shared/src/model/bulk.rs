@@ -1,6 +1,7 @@
 //! Bulk exports: what a client asked for ([`ExportSpec`]) and the job that
 //! produces it ([`BulkJob`]), with its state machine
-//! `pending → inProgress → finished | error`.
+//! `pending → inProgress → finished | error`, and `pending | inProgress →
+//! cancelled` when the client cancels it.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,22 @@ pub enum ExportVersion {
     V2,
 }
 
+/// How the file is written: plain CSV, or gzip-compressed CSV (`.csv.gz`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    #[default]
+    None,
+    Gzip,
+}
+
+impl Compression {
+    /// Whether the file is plain CSV (the default, left out of the stored spec).
+    pub fn is_none(&self) -> bool {
+        *self == Compression::None
+    }
+}
+
 /// The export's filters, as validated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -68,6 +85,9 @@ pub struct ExportSpec {
     pub version: ExportVersion,
     #[serde(default)]
     pub filters: ExportFilters,
+    /// Left out when `none`, so specs stored before it existed hash alike.
+    #[serde(default, skip_serializing_if = "Compression::is_none")]
+    pub compression: Compression,
 }
 
 /// Where a job is in its life.
@@ -78,6 +98,18 @@ pub enum JobStatus {
     InProgress,
     Finished,
     Error,
+    /// Cancelled by the client (`DELETE /exports/{id}`); no file is kept.
+    Cancelled,
+}
+
+impl JobStatus {
+    /// Whether nothing more happens to the job.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Finished | JobStatus::Error | JobStatus::Cancelled
+        )
+    }
 }
 
 /// A worker's claim on a job, valid until `expires_at`.
@@ -160,7 +192,7 @@ impl BulkJob {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Permission {
-    /// `POST /exports`
+    /// `POST /exports`, and `DELETE /exports/{id}` (cancel)
     CreateExports,
     /// `GET /exports[/{id}]`
     ReadExports,
@@ -256,6 +288,14 @@ mod tests {
         assert_eq!(serde_json::to_string(&DateFormat::Iso).unwrap(), "\"ISO\"");
         assert_eq!(serde_json::to_string(&DateFormat::LLL).unwrap(), "\"LLL\"");
         assert_eq!(serde_json::to_string(&ExportVersion::V2).unwrap(), "\"v2\"");
+        assert_eq!(
+            serde_json::to_string(&JobStatus::Cancelled).unwrap(),
+            "\"cancelled\""
+        );
+        assert_eq!(
+            serde_json::to_string(&Compression::Gzip).unwrap(),
+            "\"gzip\""
+        );
     }
 
     #[test]

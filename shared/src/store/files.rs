@@ -116,6 +116,13 @@ pub trait FileStore: Send + Sync {
 
     /// A URL that downloads the file until it expires.
     async fn presign_get(&self, key: &FileKey, ttl: Duration) -> Result<PresignedUrl, StoreError>;
+
+    /// Removes the file (a cancelled job's, completed before the cancel
+    /// was seen). Removing a file that is not there is not an error.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails.
+    async fn delete(&self, key: &FileKey) -> Result<(), StoreError>;
 }
 
 /// A streamed upload in progress.

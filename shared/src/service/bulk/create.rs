@@ -5,7 +5,8 @@
 //! (a retry replays the first request's export, and heals one that died
 //! part-way), writes the job and queues it for the worker.
 //! [`BulkExports::get`] and [`BulkExports::list`] read jobs back, each with
-//! a fresh presigned link to its file. Results and errors are domain types;
+//! a fresh presigned link to its file. [`BulkExports::cancel`] cancels a
+//! pending or running job (`DELETE /exports/{id}`). Results and errors are domain types;
 //! the handler maps them to the API's wire format.
 
 use crate::model::bulk::{BulkJob, ExportSpec, JobStatus};
@@ -38,6 +39,9 @@ pub enum BulkExportError {
     /// No such job (or another tenant's).
     #[error("export {0} not found")]
     NotFound(String),
+    /// The job has ended (`finished` or `error`): it cannot be cancelled.
+    #[error("export {0} has ended ({1:?}) and cannot be cancelled")]
+    NotCancellable(String, JobStatus),
     #[error("storage failed")]
     Store(#[from] StoreError),
 }
@@ -154,6 +158,32 @@ impl BulkExports<'_> {
             .await?
             .ok_or_else(|| BulkExportError::NotFound(id.to_string()))?;
         self.view(tenant, job).await
+    }
+
+    /// Cancels the tenant's job `id` if it is pending or running: its
+    /// worker stops at its next part and aborts the upload, so no file is
+    /// left. Cancelling a cancelled job changes nothing.
+    ///
+    /// # Errors
+    /// [`BulkExportError::NotFound`] when there is no such job,
+    /// [`BulkExportError::NotCancellable`] when it has finished or failed,
+    /// [`BulkExportError::Store`] when a store fails.
+    pub async fn cancel(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<JobView, BulkExportError> {
+        match super::lease::cancel(self.jobs, tenant, id, now).await? {
+            super::lease::Cancel::Cancelled(job) => {
+                tracing::info!(tenant = %tenant, job = %job.id, "bulk export cancelled");
+                Ok(JobView { job, link: None })
+            }
+            super::lease::Cancel::Ended(job) => {
+                Err(BulkExportError::NotCancellable(job.id, job.status))
+            }
+            super::lease::Cancel::Missing => Err(BulkExportError::NotFound(id.to_string())),
+        }
     }
 
     /// Page `page` (from 0) of the tenant's jobs, `size` a page, newest

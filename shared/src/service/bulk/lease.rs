@@ -7,7 +7,9 @@
 //! - [`finish`]: `inProgress → finished`, with the file's rows, bytes and
 //!   digest;
 //! - [`fail`]: `inProgress → error`, with a message safe to show;
-//! - [`expire_lease`]: a dead holder's lease expired at once.
+//! - [`expire_lease`]: a dead holder's lease expired at once;
+//! - [`cancel`]: `pending | inProgress → cancelled`, whoever holds the
+//!   lease; its worker sees it at its next part and stops.
 //!
 //! Every transition is conditional on the version read, so of two
 //! concurrent writers one wins.
@@ -49,7 +51,9 @@ pub async fn claim(
         return Ok(Claim::Missing);
     };
     match job.status {
-        JobStatus::Finished | JobStatus::Error => return Ok(Claim::Done(job)),
+        JobStatus::Finished | JobStatus::Error | JobStatus::Cancelled => {
+            return Ok(Claim::Done(job))
+        }
         JobStatus::InProgress
             if job
                 .lease
@@ -198,4 +202,56 @@ pub async fn fail(
         j.error = Some(message.to_string());
     })
     .await
+}
+
+/// The outcome of [`cancel`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cancel {
+    /// The job is cancelled now (or was already).
+    Cancelled(BulkJob),
+    /// The job had ended (`finished` or `error`): nothing changed.
+    Ended(BulkJob),
+    /// No such job.
+    Missing,
+}
+
+/// Conditional writes a cancel tries before giving up on a job a worker
+/// keeps changing (it writes at most once per part or progress interval).
+const CANCEL_TRIES: usize = 16;
+
+/// `pending | inProgress → cancelled`, whoever holds the lease. A worker's
+/// concurrent write (progress, a claim) makes the conditional write fail;
+/// the job is read again and the cancel retried, so contention is never an
+/// error.
+///
+/// # Errors
+/// When the store fails, or the job changed under every one of
+/// [`CANCEL_TRIES`] tries.
+pub async fn cancel(
+    store: &dyn BulkJobStore,
+    tenant: &TenantId,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Cancel, StoreError> {
+    for _ in 0..CANCEL_TRIES {
+        let Some(job) = store.get_job(tenant, id).await? else {
+            return Ok(Cancel::Missing);
+        };
+        match job.status {
+            JobStatus::Cancelled => return Ok(Cancel::Cancelled(job)),
+            JobStatus::Finished | JobStatus::Error => return Ok(Cancel::Ended(job)),
+            JobStatus::Pending | JobStatus::InProgress => {}
+        }
+        let mut next = job.clone();
+        next.status = JobStatus::Cancelled;
+        next.lease = None;
+        next.updated_at = now;
+        next.version = job.version + 1;
+        if store.replace_job(tenant, &next, job.version).await? {
+            return Ok(Cancel::Cancelled(next));
+        }
+    }
+    Err(StoreError::Corrupt(
+        "the job kept changing while it was cancelled".into(),
+    ))
 }

@@ -1,9 +1,12 @@
 //! The bulk export worker's job runner, [`run_job`]: claim the job with a
 //! lease, read the rows (contact shards, or one query per UTC day of the
 //! activities window, several partitions in parallel), filter them, write CSV
-//! into a multipart upload in parts of at least 5 MiB, report progress, and
-//! finish the job with rows, bytes and sha256. Memory is bounded by the
-//! part size and a few pages per partition in flight, whatever the row count.
+//! (gzip-compressed as it streams when the export asks) into a multipart
+//! upload in parts of at least 5 MiB, report progress, and finish the job
+//! with rows, bytes and sha256 of the file as stored. Memory is bounded by
+//! the part size and a few pages per partition in flight, whatever the row
+//! count. A job cancelled meanwhile is seen at the next part: the upload is
+//! aborted and nothing is kept.
 //!
 //! [`run_delivery`] knows which delivery of its message a run is: when the
 //! last one a queue allows fails, the job becomes `error` with a safe
@@ -18,7 +21,7 @@ mod source;
 
 pub use recovery::release_dead_leases;
 
-use crate::model::bulk::{BulkJob, ExportType, JobOutput};
+use crate::model::bulk::{BulkJob, Compression, ExportType, JobOutput, JobStatus};
 use crate::model::{EntityKind, OptionKind, Record, TenantId};
 use crate::render::moment::MomentFormatter;
 use crate::store::bulk::{ActivityStore, BulkJobStore};
@@ -127,6 +130,9 @@ pub enum JobOutcome {
     Failed(BulkJob),
     /// No such job (e.g. expired): nothing to do.
     Missing,
+    /// The job was cancelled while this run wrote it: the upload was
+    /// aborted, no file is left.
+    Cancelled,
 }
 
 /// Why a run did not complete. The message should be retried.
@@ -136,10 +142,14 @@ pub enum WorkerError {
     Busy,
     #[error("the lease was lost while running")]
     LeaseLost,
+    #[error("the job was cancelled while running")]
+    Cancelled,
     #[error("storage failed")]
     Store(#[from] StoreError),
     #[error("writing the CSV failed")]
     Csv(#[from] csv::Error),
+    #[error("compressing the file failed")]
+    Compress(#[from] std::io::Error),
 }
 
 /// Runs one job message with no delivery limit (see [`run_delivery`]).
@@ -193,6 +203,10 @@ pub async fn run_delivery(
     }
     match attempt(deps, tenant, &mut job, &owner).await {
         Ok(outcome) => Ok(outcome),
+        Err(WorkerError::Cancelled) => {
+            tracing::info!(tenant = %tenant, job = %job.id, "job cancelled; its upload was aborted");
+            Ok(JobOutcome::Cancelled)
+        }
         Err(WorkerError::LeaseLost) => Err(WorkerError::LeaseLost),
         Err(e) if delivery.is_last() => {
             tracing::error!(tenant = %tenant, job = %job.id, error = ?e, receive = delivery.receive_count,
@@ -226,18 +240,34 @@ async fn attempt(
             return give_up(deps, tenant, job, owner, &message).await;
         }
     };
+    let gzip = job.spec.compression == Compression::Gzip;
     let name = format!(
-        "{}_{}.csv",
+        "{}_{}.csv{}",
         job.spec.export_type.as_str(),
-        job.created_at.format("%Y%m%d-%H%M%S")
+        job.created_at.format("%Y%m%d-%H%M%S"),
+        if gzip { ".gz" } else { "" }
     );
     let key = FileKey::new(tenant, &format!("bulk/{}", job.id), &name)?;
     let meta = FileMeta {
-        content_type: "text/csv; charset=utf-8".into(),
+        content_type: if gzip {
+            "application/gzip".into()
+        } else {
+            "text/csv; charset=utf-8".into()
+        },
         content_disposition: crate::render::attachment(&name),
     };
     let mut upload = deps.files.start_upload(&key, &meta).await?;
-    match write_file(deps, tenant, job, owner, dates, upload.as_mut()).await {
+    let written = match write_file(deps, tenant, job, owner, dates, upload.as_mut()).await {
+        // A cancel that came after the last part is seen before the file
+        // becomes visible.
+        Ok(rows) => match cancelled(deps, tenant, job).await {
+            Ok(false) => Ok(rows),
+            Ok(true) => Err(WorkerError::Cancelled),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    match written {
         Ok(rows) => {
             let stored = upload.complete().await?;
             let output = JobOutput {
@@ -250,6 +280,10 @@ async fn attempt(
             if jobs::finish(deps.jobs.as_ref(), tenant, job, owner, output).await? {
                 tracing::info!(tenant = %tenant, job = %job.id, rows, "job finished");
                 Ok(JobOutcome::Finished(job.clone()))
+            } else if cancelled(deps, tenant, job).await? {
+                // Cancelled between the check and the finish: the file goes.
+                deps.files.delete(&stored.key).await?;
+                Err(WorkerError::Cancelled)
             } else {
                 Err(WorkerError::LeaseLost)
             }
@@ -260,6 +294,29 @@ async fn attempt(
             }
             Err(e)
         }
+    }
+}
+
+/// Whether the job has been cancelled (read afresh).
+async fn cancelled(
+    deps: &WorkerDeps,
+    tenant: &TenantId,
+    job: &BulkJob,
+) -> Result<bool, WorkerError> {
+    Ok(deps
+        .jobs
+        .get_job(tenant, &job.id)
+        .await?
+        .is_some_and(|j| j.status == JobStatus::Cancelled))
+}
+
+/// The error of a lost lease: [`WorkerError::Cancelled`] when the job was
+/// cancelled (which takes the lease), else [`WorkerError::LeaseLost`].
+async fn lost(deps: &WorkerDeps, tenant: &TenantId, job: &BulkJob) -> WorkerError {
+    match cancelled(deps, tenant, job).await {
+        Ok(true) => WorkerError::Cancelled,
+        Ok(false) => WorkerError::LeaseLost,
+        Err(e) => e,
     }
 }
 
@@ -331,7 +388,10 @@ async fn write_file(
         b
     };
     let part_capacity = part_bytes + 64 * 1024;
-    let mut csv = builder.from_writer(Vec::with_capacity(part_capacity));
+    let mut csv = builder.from_writer(PartWriter::new(
+        spec.compression,
+        Vec::with_capacity(part_capacity),
+    ));
     csv.write_record(cols.iter().map(|c| c.header.as_str()))?;
     let mut pages = source::open(deps, tenant, &spec).await?;
     let keep = filter_for(&spec);
@@ -351,15 +411,22 @@ async fn write_file(
             csv.write_record(&record_cells)?;
             rows += 1;
             if csv.get_ref().len() >= part_bytes {
-                // One part buffer for the whole file: hand it to the store,
-                // then write the next part into the same allocation (fresh
-                // 8 MiB buffers per part grew the heap with the row count).
-                let full = std::mem::replace(&mut csv, builder.from_writer(Vec::new()));
-                let mut buffer = into_bytes(full)?;
-                upload.put_part(&mut buffer).await?;
-                buffer.clear();
-                buffer.reserve(part_capacity);
-                csv = builder.from_writer(buffer);
+                // One part buffer for the whole file (and one compressor):
+                // hand the bytes to the store, then write the next part into
+                // the same allocation (fresh 8 MiB buffers per part grew the
+                // heap with the row count).
+                // (An empty Vec allocates nothing.)
+                let full =
+                    std::mem::replace(&mut csv, builder.from_writer(PartWriter::Plain(Vec::new())));
+                let mut writer = into_writer(full)?;
+                upload.put_part(writer.part()).await?;
+                writer.part().clear();
+                writer.part().reserve(part_capacity);
+                csv = builder.from_writer(writer);
+                // A cancelled job stops at its next part.
+                if cancelled(deps, tenant, job).await? {
+                    return Err(WorkerError::Cancelled);
+                }
             }
         }
         if last_progress.elapsed() >= deps.progress_every {
@@ -375,17 +442,78 @@ async fn write_file(
             )
             .await?;
             if !ok {
-                return Err(WorkerError::LeaseLost);
+                return Err(lost(deps, tenant, job).await);
             }
         }
     }
-    upload.put_part(&mut into_bytes(csv)?).await?;
+    let mut last = into_writer(csv)?.finish()?;
+    upload.put_part(&mut last).await?;
     Ok(rows)
 }
 
-fn into_bytes(csv: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, WorkerError> {
+fn into_writer(csv: csv::Writer<PartWriter>) -> Result<PartWriter, WorkerError> {
     csv.into_inner()
         .map_err(|e| WorkerError::Csv(csv::Error::from(e.into_error())))
+}
+
+/// Where the CSV goes: the current part's bytes, written as they come or
+/// gzip-compressed as they stream (one compressor for the whole file, so
+/// the parts join into one gzip member).
+enum PartWriter {
+    Plain(Vec<u8>),
+    Gzip(Box<flate2::write::GzEncoder<Vec<u8>>>),
+}
+
+impl PartWriter {
+    fn new(compression: Compression, buffer: Vec<u8>) -> Self {
+        match compression {
+            Compression::None => PartWriter::Plain(buffer),
+            Compression::Gzip => PartWriter::Gzip(Box::new(flate2::write::GzEncoder::new(
+                buffer,
+                flate2::Compression::default(),
+            ))),
+        }
+    }
+
+    /// The bytes of the part so far (compressed, with gzip).
+    fn len(&self) -> usize {
+        match self {
+            PartWriter::Plain(v) => v.len(),
+            PartWriter::Gzip(e) => e.get_ref().len(),
+        }
+    }
+
+    /// The part's buffer, to hand to the store and clear.
+    fn part(&mut self) -> &mut Vec<u8> {
+        match self {
+            PartWriter::Plain(v) => v,
+            PartWriter::Gzip(e) => e.get_mut(),
+        }
+    }
+
+    /// The last part: what is left, with the gzip trailer.
+    fn finish(self) -> std::io::Result<Vec<u8>> {
+        match self {
+            PartWriter::Plain(v) => Ok(v),
+            PartWriter::Gzip(e) => (*e).finish(),
+        }
+    }
+}
+
+impl std::io::Write for PartWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            PartWriter::Plain(v) => v.write(buf),
+            PartWriter::Gzip(e) => e.write(buf),
+        }
+    }
+
+    /// Nothing to flush: the bytes are in the part already, and a gzip
+    /// sync flush per part would only cost compression (the parts are
+    /// joined in order anyway).
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The filter of an export: segment membership, and for activities the
@@ -425,5 +553,57 @@ fn filter_for(spec: &crate::model::bulk::ExportSpec) -> impl Fn(&Record) -> bool
             }
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    #[test]
+    fn gzip_parts_taken_mid_stream_join_into_one_member_of_the_whole_file() {
+        // GIVEN a gzip part writer fed 200,000 CSV lines
+        let mut writer = PartWriter::new(Compression::Gzip, Vec::new());
+        let mut plain = Vec::new();
+        let mut parts: Vec<Vec<u8>> = Vec::new();
+        for i in 0..200_000 {
+            let line = format!("c-{i:07},Zoë {i},{}\r\n", i * 7 % 1_000);
+            writer.write_all(line.as_bytes()).expect("write");
+            plain.extend_from_slice(line.as_bytes());
+            // WHEN parts are taken whenever 64 KiB of output is pending,
+            // the buffer cleared and reused
+            if writer.len() >= 64 * 1024 {
+                parts.push(writer.part().clone());
+                writer.part().clear();
+            }
+        }
+        parts.push(writer.finish().expect("finish"));
+        // THEN there were several parts, and joined they are one gzip
+        // member that decompresses to exactly the lines written
+        assert!(parts.len() > 3, "{} parts", parts.len());
+        let joined: Vec<u8> = parts.concat();
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&joined[..])
+            .read_to_end(&mut out)
+            .expect("gunzip");
+        assert!(out == plain, "the decompressed bytes differ");
+        assert!(
+            joined.len() * 3 < plain.len(),
+            "{} of {}",
+            joined.len(),
+            plain.len()
+        );
+    }
+
+    #[test]
+    fn a_plain_part_writer_passes_bytes_through() {
+        let mut writer = PartWriter::new(Compression::None, Vec::new());
+        writer.write_all(b"a,b\r\n").expect("write");
+        assert_eq!(writer.len(), 5);
+        assert_eq!(writer.part().as_slice(), b"a,b\r\n");
+        writer.part().clear();
+        writer.write_all(b"c\r\n").expect("write");
+        assert_eq!(writer.finish().expect("finish"), b"c\r\n");
     }
 }

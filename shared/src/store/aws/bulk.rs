@@ -477,6 +477,7 @@ mod tests {
 
     fn job(ttl: Option<i64>) -> BulkJob {
         let spec = ExportSpec {
+            compression: Default::default(),
             export_type: ExportType::Contacts,
             date_format: DateFormat::Iso,
             delimiter: ',',

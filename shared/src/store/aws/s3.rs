@@ -68,6 +68,17 @@ impl FileStore for S3Files {
         })
     }
 
+    async fn delete(&self, key: &FileKey) -> Result<(), StoreError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+            .map_err(s3_err("S3 DeleteObject"))?;
+        Ok(())
+    }
+
     async fn start_upload(
         &self,
         key: &FileKey,

@@ -265,6 +265,17 @@ impl FileStore for EmbeddedFiles {
         }))
     }
 
+    async fn delete(&self, key: &FileKey) -> Result<(), StoreError> {
+        for path in [self.content_path(key), self.meta_path(key)] {
+            match tokio::fs::remove_file(&path).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::backend("remove file", e)),
+            }
+        }
+        Ok(())
+    }
+
     async fn presign_get(&self, key: &FileKey, ttl: Duration) -> Result<PresignedUrl, StoreError> {
         let expires_at = chrono::Utc::now() + chrono::Duration::seconds(ttl.as_secs() as i64);
         let expires = expires_at.timestamp();

@@ -140,7 +140,9 @@ impl EntitySource for PgStore {
         if let Some(after) = after {
             select.and_where(collate(Expr::col("id"), "C").gt(after));
         }
-        Dialect::Postgres.order_by(&mut select, "id", FieldType::String, Order::Asc);
+        // Byte order, as the keyset condition compares: the primary key's
+        // order, one index range per page (not the text order of sorts).
+        select.order_by_expr(collate(Expr::col("id"), "C"), Order::Asc);
         select.limit(limit as u64 + 1);
         let (stmt, values) = select.build_postgres(PostgresQueryBuilder);
         let client = self.client().await?;
