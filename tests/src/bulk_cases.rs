@@ -664,7 +664,9 @@ pub async fn a_crash_mid_upload_leaves_no_file_and_a_retry_finishes(fx: BulkFixt
     let mut crashing = fx.worker.clone();
     crashing.page_size = 500;
     crashing.part_bytes = exports_shared::store::files::MIN_PART_BYTES;
-    crashing.lease = chrono::Duration::seconds(3);
+    // Long enough that the busy check below runs inside it on a loaded
+    // machine (3 s was not, with several builds sharing two cores).
+    crashing.lease = chrono::Duration::seconds(10);
     crashing.files = Arc::new(Stalling {
         inner: fx.files.clone(),
         stop_at,
@@ -703,7 +705,7 @@ pub async fn a_crash_mid_upload_leaves_no_file_and_a_retry_finishes(fx: BulkFixt
         run_job(&retry, &msg).await,
         Err(WorkerError::Busy)
     ));
-    tokio::time::sleep(std::time::Duration::from_millis(3_100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(10_100)).await;
     let JobOutcome::Finished(job) = run_job(&retry, &msg).await.unwrap() else {
         panic!("not finished")
     };
