@@ -160,6 +160,9 @@ pub struct BulkJob {
     /// stored before it existed: they are kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<i64>,
+    /// How many tasks the job was split into, once planned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<u32>,
 }
 
 impl BulkJob {
@@ -179,12 +182,111 @@ impl BulkJob {
             error: None,
             version: 0,
             ttl: None,
+            tasks: None,
         }
     }
 
     /// A new time-ordered job id (UUIDv7).
     pub fn new_id() -> String {
         uuid::Uuid::now_v7().to_string()
+    }
+}
+
+/// Where a fan-out task reads: one UTC day of activities, a range of
+/// contact shards, or every contact of a source without shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum TaskPartition {
+    Day { day: chrono::NaiveDate },
+    /// Shards `from..to` of `shards`.
+    Shards { shards: u32, from: u32, to: u32 },
+    All,
+}
+
+/// Where a task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TaskStatus {
+    Pending,
+    Running,
+    Done,
+}
+
+/// One stored piece of a task's output: a temporary file of the job,
+/// `bulk/{job}/tasks/{task}-{chunk}.part`, at least the part size except
+/// the task's last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskChunk {
+    pub rows: u64,
+    pub bytes: u64,
+    /// Lower-case hex SHA-256 of the chunk.
+    pub sha256: String,
+}
+
+/// Where a task resumes: the partition of its range (an index into the
+/// range's partitions) and the source's cursor after the last record of
+/// its last stored chunk (`None`: the partition's start).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskCursor {
+    pub partition: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// One task of a fanned-out job (Exports table, `T#{tenant}` /
+/// `TASK#{job}#{index}`): it writes the rows of its partition as chunks,
+/// which the job's assembly joins, in task order, into the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkTask {
+    pub job_id: String,
+    /// 0-based; the file is the tasks' chunks in index order.
+    pub index: u32,
+    pub partition: TaskPartition,
+    pub status: TaskStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<Lease>,
+    /// Claims since the task last stored a chunk: a task that keeps dying
+    /// without progress fails its job after [`crate::service::bulk::MAX_ATTEMPTS`].
+    pub attempts: u32,
+    /// The chunks stored so far, in order.
+    pub chunks: Vec<TaskChunk>,
+    /// Where to go on after the last chunk.
+    pub cursor: TaskCursor,
+    /// Runs that handed the task on to a continuation near their deadline.
+    #[serde(default)]
+    pub continuations: u32,
+    pub updated_at: DateTime<Utc>,
+    /// Bumped on every write; every write is conditional on it.
+    pub version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<i64>,
+}
+
+impl BulkTask {
+    /// A new pending task.
+    pub fn new(job: &BulkJob, index: u32, partition: TaskPartition, now: DateTime<Utc>) -> Self {
+        BulkTask {
+            job_id: job.id.clone(),
+            index,
+            partition,
+            status: TaskStatus::Pending,
+            lease: None,
+            attempts: 0,
+            chunks: Vec::new(),
+            cursor: TaskCursor::default(),
+            continuations: 0,
+            updated_at: now,
+            version: 0,
+            ttl: job.ttl,
+        }
+    }
+
+    /// Rows in the chunks stored so far.
+    pub fn rows(&self) -> u64 {
+        self.chunks.iter().map(|c| c.rows).sum()
     }
 }
 

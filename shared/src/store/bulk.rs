@@ -9,7 +9,7 @@
 //! [`crate::auth::rate_limit`]. The keys are in [`crate::store::keys`].
 
 use super::{RecordLoad, StoreError};
-use crate::model::bulk::{ApiKey, BulkJob};
+use crate::model::bulk::{ApiKey, BulkJob, BulkTask};
 use crate::model::{Record, TenantId};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -66,6 +66,52 @@ pub trait BulkJobStore: Send + Sync {
         tenant: &TenantId,
         record: &IdempotencyRecord,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
+    /// Stores a planned job's tasks, each only if absent: planning a job
+    /// again keeps what its tasks have done.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails.
+    async fn put_tasks(&self, tenant: &TenantId, tasks: &[BulkTask]) -> Result<(), StoreError>;
+    /// One task of the tenant's job, `None` when absent.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails.
+    async fn get_task(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+        index: u32,
+    ) -> Result<Option<BulkTask>, StoreError>;
+    /// Replaces the task if its stored version is still `expected_version`;
+    /// `false` when it is not (or the task is gone).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails.
+    async fn replace_task(
+        &self,
+        tenant: &TenantId,
+        task: &BulkTask,
+        expected_version: u64,
+    ) -> Result<bool, StoreError>;
+    /// The job's tasks in index order.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails.
+    async fn list_tasks(&self, tenant: &TenantId, job_id: &str)
+        -> Result<Vec<BulkTask>, StoreError>;
+    /// Adds `index` to the job's set of finished tasks in one atomic,
+    /// conditional write (adding it again changes nothing) and returns how
+    /// many tasks the set holds: the task that brings it to the job's task
+    /// count is the one that assembles the file.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails.
+    async fn mark_task_done(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+        index: u32,
+    ) -> Result<u32, StoreError>;
 }
 
 /// A token bucket's stored state.

@@ -123,6 +123,15 @@ pub trait FileStore: Send + Sync {
     /// # Errors
     /// [`StoreError`] when the store fails.
     async fn delete(&self, key: &FileKey) -> Result<(), StoreError>;
+
+    /// Up to `len` bytes of the stored file from `offset` (fewer at its
+    /// end).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when there is no such file, or
+    /// [`StoreError::Backend`] when the store fails.
+    async fn read_range(&self, key: &FileKey, offset: u64, len: u64)
+        -> Result<Vec<u8>, StoreError>;
 }
 
 /// A streamed upload in progress.
@@ -137,6 +146,15 @@ pub trait MultipartUpload: Send {
     /// # Errors
     /// [`StoreError`] when the part cannot be stored.
     async fn put_part(&mut self, part: &mut Vec<u8>) -> Result<(), StoreError>;
+    /// Appends bytes `offset..offset + len` of the stored file `src` as
+    /// the next part, copied inside the store (S3 `UploadPartCopy`), so
+    /// they are not uploaded again. They count in the size and the digest
+    /// [`complete`](Self::complete) reports (the store reads them for the
+    /// digest). The size rule of [`put_part`](Self::put_part) applies.
+    ///
+    /// # Errors
+    /// [`StoreError`] when `src` is missing or shorter, or the store fails.
+    async fn copy_part(&mut self, src: &FileKey, offset: u64, len: u64) -> Result<(), StoreError>;
     /// Makes the file visible and returns its size and digest.
     async fn complete(self: Box<Self>) -> Result<StoredFile, StoreError>;
     /// Discards every part; nothing becomes visible.

@@ -93,6 +93,19 @@ pub fn job_sk(id: &str) -> String {
 }
 /// `JOB#`
 pub const JOB_PREFIX: &str = "JOB#";
+/// `TASK#{job}#{index:05}`: a fan-out task of a job (never under
+/// [`JOB_PREFIX`], so listing jobs does not see tasks).
+pub fn task_sk(job: &str, index: u32) -> String {
+    format!("{}{index:05}", task_prefix(job))
+}
+/// `TASK#{job}#`
+pub fn task_prefix(job: &str) -> String {
+    format!("TASK#{job}#")
+}
+/// `TASKSDONE#{job}`: the set of a job's finished tasks.
+pub fn tasks_done_sk(job: &str) -> String {
+    format!("TASKSDONE#{job}")
+}
 /// `IDEM#{sha256 of the client's key}`
 pub fn idempotency_sk(key_sha256: &str) -> String {
     format!("IDEM#{key_sha256}")
