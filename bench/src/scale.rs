@@ -344,6 +344,7 @@ pub fn bulk_child(
         let msg = exports_shared::store::JobMessage {
             tenant,
             job_id: job.id.clone(),
+            task: None,
         };
         let started = Instant::now();
         let outcome = run_job(&deps, &msg).await?;

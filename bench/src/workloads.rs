@@ -306,6 +306,7 @@ pub fn w4(data_dir: &Path, out: &Path) -> Res<ChildReport> {
         let msg = exports_shared::store::JobMessage {
             tenant,
             job_id: job.id.clone(),
+            task: None,
         };
         let load_rss_kb = self_peak_rss_kb();
         let started = Instant::now();

@@ -307,6 +307,7 @@ impl BulkFixture {
             &JobMessage {
                 tenant: TenantId::new(tenant),
                 job_id: job_id.to_string(),
+                task: None,
             },
         )
         .await

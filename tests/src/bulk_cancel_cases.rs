@@ -166,6 +166,7 @@ pub async fn cancel_works_at_every_stage(fx: BulkFixture) {
                 &exports_shared::store::JobMessage {
                     tenant: TenantId::new(BULK_A),
                     job_id: id,
+                    task: None,
                 },
             )
             .await

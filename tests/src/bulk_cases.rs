@@ -468,6 +468,7 @@ pub async fn redelivery_and_concurrent_workers_do_nothing(fx: BulkFixture) {
     let msg = JobMessage {
         tenant: TenantId::new(BULK_A),
         job_id: id.clone(),
+        task: None,
     };
     // GIVEN another worker holding the lease
     let now = chrono::Utc::now();
@@ -518,6 +519,7 @@ pub async fn redelivery_and_concurrent_workers_do_nothing(fx: BulkFixture) {
     let ghost = JobMessage {
         tenant: msg.tenant.clone(),
         job_id: "0193a0c2-0000-7000-8000-000000000000".into(),
+        task: None,
     };
     assert_eq!(
         run_job(&fx.worker, &ghost).await.unwrap(),
@@ -658,6 +660,7 @@ pub async fn a_crash_mid_upload_leaves_no_file_and_a_retry_finishes(fx: BulkFixt
     let msg = JobMessage {
         tenant: tenant.clone(),
         job_id: id.clone(),
+        task: None,
     };
     // WHEN the worker is killed between its first and second part
     let reached = Arc::new(tokio::sync::Notify::new());
@@ -700,6 +703,7 @@ pub async fn a_crash_mid_upload_leaves_no_file_and_a_retry_finishes(fx: BulkFixt
     let msg = JobMessage {
         tenant: tenant.clone(),
         job_id: id.clone(),
+        task: None,
     };
     assert!(matches!(
         run_job(&retry, &msg).await,

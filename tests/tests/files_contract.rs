@@ -202,6 +202,7 @@ fn job(id: &str) -> JobMessage {
     JobMessage {
         tenant: TenantId::new("tenant-a"),
         job_id: id.into(),
+        task: None,
     }
 }
 

@@ -193,7 +193,7 @@ fn resource(view: &JobView) -> serde_json::Value {
         url: l.url.clone(),
         expires_at: l.expires_at,
     });
-    export_resource(&view.job, link.as_ref())
+    export_resource(&view.job, link.as_ref(), view.tasks.as_ref())
 }
 
 async fn handle_inner(deps: &Deps, req: &Request) -> Result<Response<Body>, HandlerError> {
@@ -234,7 +234,7 @@ async fn handle_inner(deps: &Deps, req: &Request) -> Result<Response<Body>, Hand
             match exports.create(&key.tenant, spec, idempotency, now).await? {
                 Creation::Created(job) => {
                     tracing::info!(tenant = %key.tenant, job = %job.id, key = %key.id, "bulk export created");
-                    let mut resp = json_response(201, &export_resource(&job, None))?;
+                    let mut resp = json_response(201, &export_resource(&job, None, None))?;
                     if let Ok(v) = format!("{PREFIX}/{}", job.id).parse() {
                         resp.headers_mut().insert(http::header::LOCATION, v);
                     }

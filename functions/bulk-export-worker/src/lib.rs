@@ -1,6 +1,9 @@
 //! The SQS consumer of bulk export jobs. Each message body is a
-//! [`JobMessage`]; every message of a batch runs concurrently through
-//! [`run_delivery`] with its `ApproximateReceiveCount`, and the response
+//! [`JobMessage`]: a job to split into tasks, or one task of a job (the
+//! tasks a job's message queues come back here, so up to one invocation per
+//! task runs at once). Every message of a batch runs concurrently through
+//! [`run_delivery`] with its `ApproximateReceiveCount` and the invocation's
+//! deadline (a task near it hands itself on), and the response
 //! lists only the messages that failed (`ReportBatchItemFailures`), so SQS
 //! redelivers just those. The delivery the queue's redrive policy allows
 //! last (`maxReceiveCount`, here `EXPORTS_MAX_RECEIVE_COUNT`, read into
@@ -12,11 +15,22 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 pub use exports_shared::service::bulk::{
     run_delivery, run_job, Delivery, JobOutcome, WorkerDeps, WorkerError, DEFAULT_MAX_RECEIVES,
 };
-use exports_shared::store::JobMessage;
+use exports_shared::store::{JobMessage, JobQueue};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What the handler needs: the runner's dependencies, the queue that task
+/// messages go to (this worker's own), and the queue's `maxReceiveCount`.
+#[derive(Clone)]
+pub struct Worker {
+    pub deps: WorkerDeps,
+    pub queue: Arc<dyn JobQueue>,
+    pub max_receives: u32,
+}
 
 /// Which delivery `message` is: its `ApproximateReceiveCount` (1 when the
-/// attribute is missing or not a number).
-pub fn delivery_of(message: &SqsMessage, max_receives: u32) -> Delivery {
+/// attribute is missing or not a number), running until `deadline`.
+pub fn delivery_of(message: &SqsMessage, max_receives: u32, deadline: Option<Instant>) -> Delivery {
     let receive_count = message
         .attributes
         .get("ApproximateReceiveCount")
@@ -26,6 +40,7 @@ pub fn delivery_of(message: &SqsMessage, max_receives: u32) -> Delivery {
     Delivery {
         receive_count,
         max_receives,
+        deadline,
     }
 }
 
@@ -34,14 +49,15 @@ pub fn delivery_of(message: &SqsMessage, max_receives: u32) -> Delivery {
 /// # Errors
 /// A body that is not a job message, or a run that did not complete.
 pub async fn process(
-    deps: &WorkerDeps,
-    max_receives: u32,
+    worker: &Worker,
     message: &SqsMessage,
+    deadline: Option<Instant>,
 ) -> Result<JobOutcome, String> {
     let body = message.body.as_deref().unwrap_or_default();
     let job: JobMessage =
         serde_json::from_str(body).map_err(|e| format!("not a job message: {e}"))?;
-    run_delivery(deps, &job, delivery_of(message, max_receives))
+    let delivery = delivery_of(message, worker.max_receives, deadline);
+    run_delivery(&worker.deps, worker.queue.as_ref(), &job, delivery)
         .await
         .map_err(|e| {
             let source = std::error::Error::source(&e).map(ToString::to_string);
@@ -49,12 +65,16 @@ pub async fn process(
         })
 }
 
-/// Handles one batch; never fails as a whole.
-pub async fn handle(deps: &WorkerDeps, max_receives: u32, event: SqsEvent) -> SqsBatchResponse {
+/// Handles one batch, running until `deadline`; never fails as a whole.
+pub async fn handle(
+    worker: &Worker,
+    event: SqsEvent,
+    deadline: Option<Instant>,
+) -> SqsBatchResponse {
     let runs = event
         .records
         .iter()
-        .map(|m| async move { (m, process(deps, max_receives, m).await) });
+        .map(|m| async move { (m, process(worker, m, deadline).await) });
     let mut response = SqsBatchResponse::default();
     for (message, result) in futures::future::join_all(runs).await {
         let id = message.message_id.clone().unwrap_or_default();

@@ -38,6 +38,10 @@ pub enum Command {
         port: u16,
         #[command(flatten)]
         limits: ServeLimits,
+        /// Bulk export workers over the SQLite queue: each runs one job or
+        /// task message at a time, as one Lambda invocation would.
+        #[arg(long, default_value_t = default_workers(), value_parser = clap::value_parser!(u16).range(1..=64))]
+        workers: u16,
     },
     /// Generate deterministic synthetic data for a tenant.
     Seed {
@@ -251,4 +255,9 @@ pub fn parse_permission(s: &str) -> Result<Permission, String> {
 
 pub fn parse_import_kind(s: &str) -> Result<ImportKind, String> {
     ImportKind::parse(s).ok_or_else(|| format!("expected {}", import::KINDS))
+}
+
+/// One bulk worker per core.
+fn default_workers() -> u16 {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(64) as u16)
 }

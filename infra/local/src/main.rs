@@ -31,6 +31,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             common,
             port,
             limits,
+            workers,
         } => {
             let (settings, backend) = open(common.data_dir.clone()).await?;
             start::start(
@@ -39,6 +40,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 &common.data_dir,
                 port,
                 limits.into_limits(),
+                usize::from(workers),
             )
             .await?;
             Ok(ExitCode::SUCCESS)
@@ -140,6 +142,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             let msg = exports_shared::store::JobMessage {
                 tenant,
                 job_id: job.id.clone(),
+                task: None,
             };
             match exports_shared::service::bulk::run_job(&deps, &msg).await? {
                 exports_shared::service::bulk::JobOutcome::Finished(done) => {

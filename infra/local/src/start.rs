@@ -18,7 +18,8 @@ const DEMO_ACTIVITIES: u64 = 3_000;
 
 /// Serves every API on `127.0.0.1:port` (0: a free port, named in the
 /// banner's first line) from the embedded backend in
-/// `data_dir` until the process is stopped, under the connection `limits`.
+/// `data_dir` until the process is stopped, under the connection `limits`,
+/// with `workers` bulk workers.
 ///
 /// # Errors
 /// When another process holds the data directory's lock, or seeding, the
@@ -29,6 +30,7 @@ pub async fn start(
     data_dir: &Path,
     port: u16,
     limits: serve::Limits,
+    workers: usize,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let _lock = crate::lock::DataDirLock::acquire(data_dir).await?;
     if settings.jwt_secret.as_deref() == Some(DEV_JWT_SECRET) {
@@ -131,6 +133,7 @@ pub async fn start(
     tokio::spawn(worker::run(
         queue,
         worker_deps,
+        workers,
         std::time::Duration::from_secs(300),
         settings.max_receives,
     ));

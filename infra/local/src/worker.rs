@@ -1,5 +1,6 @@
-//! The bulk export worker of `exports-local serve`: polls the SQLite job
-//! queue and hands each message, as the SQS record Lambda would deliver
+//! The bulk export workers of `exports-local serve` (`--workers N`, by
+//! default one per core): each polls the SQLite job queue and hands each
+//! message, as the SQS record Lambda would deliver
 //! (body and `ApproximateReceiveCount`), to the worker function's own
 //! [`bulk_export_worker::process`]. A message is acknowledged when its run completes (or the
 //! job was already done, or it was marked `error`); otherwise it reappears
@@ -13,6 +14,7 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use exports_shared::service::bulk::{release_dead_leases, WorkerDeps};
 use exports_shared::store::embedded::{EmbeddedFiles, EmbeddedStore};
 use exports_shared::store::StoreError;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What [`recover`] gave back.
@@ -56,42 +58,65 @@ pub async fn recover(
     Ok(recovered)
 }
 
-/// Runs forever: receive up to 4 messages, run them concurrently, ack.
-/// A message is hidden for `visibility` while it runs, and its job failed
-/// on its `max_receives`-th delivery.
-pub async fn run(queue: EmbeddedStore, deps: WorkerDeps, visibility: Duration, max_receives: u32) {
+/// Runs `workers` workers forever over the SQLite queue, as many
+/// invocations would: each receives one message at a time (a job to plan,
+/// or one of its tasks), runs it, and acknowledges it. Task messages go
+/// back to the same queue, so the workers share a job's tasks. A message is
+/// hidden for `visibility` while it runs, and its job failed on its
+/// `max_receives`-th delivery. Runs have no deadline here; a task hands
+/// itself on only under Lambda's.
+pub async fn run(
+    queue: EmbeddedStore,
+    deps: WorkerDeps,
+    workers: usize,
+    visibility: Duration,
+    max_receives: u32,
+) {
+    let worker = bulk_export_worker::Worker {
+        deps,
+        queue: Arc::new(queue.clone()),
+        max_receives,
+    };
+    let loops = (0..workers.max(1)).map(|n| {
+        let (queue, worker) = (queue.clone(), worker.clone());
+        tokio::spawn(async move { run_one(n, queue, worker, visibility).await })
+    });
+    futures::future::join_all(loops).await;
+}
+
+/// One worker: receive, run, acknowledge.
+async fn run_one(
+    n: usize,
+    queue: EmbeddedStore,
+    worker: bulk_export_worker::Worker,
+    visibility: Duration,
+) {
     loop {
-        let received = match queue.receive(4, visibility).await {
+        let received = match queue.receive(1, visibility).await {
             Ok(r) => r,
             Err(e) => {
-                tracing::error!(error = ?e, "receiving bulk jobs failed");
+                tracing::error!(error = ?e, worker = n, "receiving bulk jobs failed");
                 tokio::time::sleep(Duration::from_secs(2)).await;
                 continue;
             }
         };
         if received.is_empty() {
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
             continue;
         }
-        let runs = received.into_iter().map(|m| {
-            let (queue, deps) = (queue.clone(), deps.clone());
-            tokio::spawn(async move {
-                let record = sqs_record(&m.message, m.receive_count);
-                match bulk_export_worker::process(&deps, max_receives, &record).await {
-                    Ok(outcome) => {
-                        tracing::info!(job = %m.message.job_id, ?outcome, "bulk job processed");
-                        if let Err(e) = queue.ack(m.receipt).await {
-                            tracing::error!(error = ?e, "ack failed");
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(job = %m.message.job_id, receives = m.receive_count, error = %e, "bulk job failed; it will be retried");
+        for m in received {
+            let record = sqs_record(&m.message, m.receive_count);
+            match bulk_export_worker::process(&worker, &record, None).await {
+                Ok(outcome) => {
+                    tracing::info!(worker = n, job = %m.message.job_id, task = ?m.message.task, ?outcome, "bulk message processed");
+                    if let Err(e) = queue.ack(m.receipt).await {
+                        tracing::error!(error = ?e, "ack failed");
                     }
                 }
-            })
-        });
-        for r in runs.collect::<Vec<_>>() {
-            let _ = r.await;
+                Err(e) => {
+                    tracing::warn!(worker = n, job = %m.message.job_id, task = ?m.message.task, receives = m.receive_count, error = %e, "bulk message failed; it will be retried");
+                }
+            }
         }
     }
 }

@@ -7,6 +7,7 @@
 use crate::api::json::JsonBodyError;
 use crate::model::bulk::{
     BulkJob, Compression, DateFormat, ExportFilters, ExportSpec, ExportType, ExportVersion,
+    TaskCounts,
 };
 use chrono::{DateTime, Duration, Utc};
 use lambda_http::{Body, Response};
@@ -385,8 +386,9 @@ pub struct FileLink {
     pub expires_at: DateTime<Utc>,
 }
 
-/// The Export resource of a job (`fileUrl` only when finished and given).
-pub fn export_resource(job: &BulkJob, link: Option<&FileLink>) -> Json {
+/// The Export resource of a job (`fileUrl` only when finished and given;
+/// `tasks` when the job was split into tasks).
+pub fn export_resource(job: &BulkJob, link: Option<&FileLink>, tasks: Option<&TaskCounts>) -> Json {
     let spec = &job.spec;
     let mut r = json!({
         "id": job.id,
@@ -414,6 +416,9 @@ pub fn export_resource(job: &BulkJob, link: Option<&FileLink>) -> Json {
     }
     if let Some(e) = &job.error {
         r["error"] = json!(e);
+    }
+    if let Some(t) = tasks {
+        r["tasks"] = json!(t);
     }
     r
 }

@@ -290,6 +290,14 @@ impl BulkTask {
     }
 }
 
+/// How far a fanned-out job's tasks are: `done` of `total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskCounts {
+    pub done: u32,
+    pub total: u32,
+}
+
 /// What an API key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

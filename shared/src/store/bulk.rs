@@ -71,7 +71,9 @@ pub trait BulkJobStore: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError`] when the store fails.
-    async fn put_tasks(&self, tenant: &TenantId, tasks: &[BulkTask]) -> Result<(), StoreError>;
+    async fn put_tasks(&self, tenant: &TenantId, tasks: &[BulkTask]) -> Result<(), StoreError> {
+        Err(StoreError::Corrupt("TEMP: not implemented".into()))
+    }
     /// One task of the tenant's job, `None` when absent.
     ///
     /// # Errors
@@ -92,13 +94,17 @@ pub trait BulkJobStore: Send + Sync {
         tenant: &TenantId,
         task: &BulkTask,
         expected_version: u64,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool, StoreError> {
+        Err(StoreError::Corrupt("TEMP: not implemented".into()))
+    }
     /// The job's tasks in index order.
     ///
     /// # Errors
     /// [`StoreError`] when the store fails.
     async fn list_tasks(&self, tenant: &TenantId, job_id: &str)
-        -> Result<Vec<BulkTask>, StoreError>;
+        -> Result<Vec<BulkTask>, StoreError> {
+        Err(StoreError::Corrupt("TEMP: not implemented".into()))
+    }
     /// Adds `index` to the job's set of finished tasks in one atomic,
     /// conditional write (adding it again changes nothing) and returns how
     /// many tasks the set holds: the task that brings it to the job's task
@@ -111,7 +117,9 @@ pub trait BulkJobStore: Send + Sync {
         tenant: &TenantId,
         job_id: &str,
         index: u32,
-    ) -> Result<u32, StoreError>;
+    ) -> Result<u32, StoreError> {
+        Err(StoreError::Corrupt("TEMP: not implemented".into()))
+    }
 }
 
 /// A token bucket's stored state.
@@ -121,7 +129,9 @@ pub struct Bucket {
     pub tokens: f64,
     /// When `tokens` was computed, in Unix milliseconds.
     pub at_ms: i64,
-    /// Bumped on every write; updates are conditional on it.
+    /// Bumped on every write {
+        Err(StoreError::Corrupt("TEMP: not implemented".into()))
+    } updates are conditional on it.
     pub version: u64,
 }
 

@@ -9,7 +9,7 @@
 //! pending or running job (`DELETE /exports/{id}`). Results and errors are domain types;
 //! the handler maps them to the API's wire format.
 
-use crate::model::bulk::{BulkJob, ExportSpec, JobStatus};
+use crate::model::bulk::{BulkJob, BulkTask, ExportSpec, JobStatus, TaskCounts, TaskStatus};
 use crate::model::{OptionKind, TenantId};
 use crate::store::bulk::{BulkJobStore, IdempotencyRecord};
 use crate::store::TenantConfigStore;
@@ -58,8 +58,11 @@ impl BulkExportError {
 /// it is finished.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobView {
+    /// The job; a running job's `progress` is its tasks' rows so far.
     pub job: BulkJob,
     pub link: Option<PresignedUrl>,
+    /// A fanned-out job's tasks, done and in all.
+    pub tasks: Option<TaskCounts>,
 }
 
 /// What [`BulkExports::create`] did.
@@ -177,7 +180,18 @@ impl BulkExports<'_> {
         match super::lease::cancel(self.jobs, tenant, id, now).await? {
             super::lease::Cancel::Cancelled(job) => {
                 tracing::info!(tenant = %tenant, job = %job.id, "bulk export cancelled");
-                Ok(JobView { job, link: None })
+                // The chunks its tasks stored go now; a task still writing
+                // sees the cancel after its next chunk and removes its own.
+                if job.tasks.is_some() {
+                    for task in self.jobs.list_tasks(tenant, &job.id).await? {
+                        super::task::delete_chunks(self.files, tenant, &task).await;
+                    }
+                }
+                Ok(JobView {
+                    job,
+                    link: None,
+                    tasks: None,
+                })
             }
             super::lease::Cancel::Ended(job) => {
                 Err(BulkExportError::NotCancellable(job.id, job.status))
@@ -234,6 +248,7 @@ impl BulkExports<'_> {
             .send(&JobMessage {
                 tenant: tenant.clone(),
                 job_id: job_id.to_string(),
+                task: None,
             })
             .await
     }
@@ -286,9 +301,22 @@ impl BulkExports<'_> {
     }
 
     /// The job with a fresh presigned link to its file, once finished.
-    async fn view(&self, tenant: &TenantId, job: BulkJob) -> Result<JobView, BulkExportError> {
+    async fn view(&self, tenant: &TenantId, mut job: BulkJob) -> Result<JobView, BulkExportError> {
         let link = self.file_link(tenant, &job).await?;
-        Ok(JobView { job, link })
+        let tasks = match (job.tasks, job.status) {
+            (Some(total), JobStatus::InProgress) => {
+                let tasks = self.jobs.list_tasks(tenant, &job.id).await?;
+                job.progress = tasks.iter().map(BulkTask::rows).sum();
+                let done = tasks
+                    .iter()
+                    .filter(|t| t.status == TaskStatus::Done)
+                    .count() as u32;
+                Some(TaskCounts { done, total })
+            }
+            (Some(total), JobStatus::Finished) => Some(TaskCounts { done: total, total }),
+            _ => None,
+        };
+        Ok(JobView { job, link, tasks })
     }
 
     /// A fresh presigned URL of a finished job's file, valid for `url_ttl`.

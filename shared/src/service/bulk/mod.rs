@@ -1,40 +1,55 @@
-//! The bulk export worker's job runner, [`run_job`]: claim the job with a
-//! lease, read the rows (contact shards, or one query per UTC day of the
-//! activities window, several partitions in parallel), filter them, write CSV
-//! (gzip-compressed as it streams when the export asks) into a multipart
-//! upload in parts of at least 5 MiB, report progress, and finish the job
-//! with rows, bytes and sha256 of the file as stored. Memory is bounded by
-//! the part size and a few pages per partition in flight, whatever the row
-//! count. A job cancelled meanwhile is seen at the next part: the upload is
-//! aborted and nothing is kept.
+//! The bulk export worker: a job runs as tasks, each a message of its own,
+//! so any number of workers (Lambda invocations) share it.
 //!
-//! [`run_delivery`] knows which delivery of its message a run is: when the
-//! last one a queue allows fails, the job becomes `error` with a safe
-//! message and the message is acknowledged, instead of the message going to
-//! a dead-letter queue and the job staying `inProgress` forever.
+//! - The job's message (no task) plans it: one task per UTC day of an
+//!   activities window, or per range of contact shards ([`source::plan`]),
+//!   stored with the job, and one message queued per task.
+//! - A task's message runs that task ([`task`]): its rows, as chunks of at
+//!   least the part size, each stored as a temporary file and recorded
+//!   with the cursor after it. A task near its invocation's deadline hands
+//!   itself on to a continuation message; a task that died resumes from
+//!   its last recorded chunk. Attempts are counted per task.
+//! - The task that completes the job's set of done tasks (one conditional
+//!   write, [`BulkJobStore::mark_task_done`]) assembles the file from the
+//!   chunks in task order ([`assemble`]) and finishes the job with its
+//!   rows, bytes and sha256.
+//!
+//! A cancelled job is seen by its tasks after each chunk and by the
+//! assembly before the file becomes visible; the chunks are removed and no
+//! file is left. [`run_delivery`] knows which delivery of its message a run
+//! is: when the last one a queue allows fails, the job becomes `error` with
+//! a safe message and the message is acknowledged, instead of the message
+//! going to a dead-letter queue and the job staying `inProgress` forever.
+//! [`run_job`] runs a whole job in this process, task after task (the
+//! `bulk-run` command, tests, the benchmark).
 
+mod assemble;
+mod chunk;
 pub mod columns;
 pub mod create;
 pub mod lease;
 mod recovery;
 mod source;
+mod task;
 
 pub use recovery::release_dead_leases;
+pub use source::MAX_CONTACT_TASKS;
 
-use crate::model::bulk::{BulkJob, Compression, ExportType, JobOutput, JobStatus};
-use crate::model::{EntityKind, OptionKind, Record, TenantId};
-use crate::render::moment::MomentFormatter;
+use crate::model::bulk::{BulkJob, BulkTask, JobStatus};
+use crate::model::{Record, TenantId};
 use crate::store::bulk::{ActivityStore, BulkJobStore};
-use crate::store::files::{FileKey, FileMeta, FileStore, MultipartUpload, MIN_PART_BYTES};
-use crate::store::queue::JobMessage;
+use crate::store::files::{FileStore, MIN_PART_BYTES};
+use crate::store::queue::{JobMessage, JobQueue};
 use crate::store::{EntitySource, StoreError, TenantConfigStore};
 use chrono::Utc;
-use columns::{columns, segment_field, CellWriter};
-use lease::{self as jobs, Claim};
-use std::sync::Arc;
+use columns::segment_field;
+use lease::{self as jobs, Claim, TaskClaim};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use task::TaskEnd;
 
-/// After this many claims a job is marked `error` instead of retried.
+/// After this many claims without progress a job (or one of its tasks)
+/// fails instead of being retried.
 pub const MAX_ATTEMPTS: u32 = 5;
 
 /// Deliveries of a message before the queue gives up on it: the template's
@@ -51,13 +66,16 @@ pub const STORAGE_FAILED: &str =
 /// died with its worker.
 pub const FAILED_REPEATEDLY: &str = "The export failed repeatedly; create it again";
 
-/// Which delivery of its message a run is.
+/// Which delivery of its message a run is, and until when it may run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delivery {
     /// 1 on the first delivery (SQS `ApproximateReceiveCount`).
     pub receive_count: u32,
     /// Deliveries the queue allows before it dead-letters the message.
     pub max_receives: u32,
+    /// When the invocation ends (Lambda's deadline); a task nearer to it
+    /// than [`WorkerDeps::deadline_margin`] hands itself on.
+    pub deadline: Option<Instant>,
 }
 
 impl Delivery {
@@ -66,6 +84,7 @@ impl Delivery {
     pub const UNLIMITED: Delivery = Delivery {
         receive_count: 1,
         max_receives: u32::MAX,
+        deadline: None,
     };
 
     /// Whether no delivery comes after this one.
@@ -84,19 +103,26 @@ pub struct WorkerDeps {
     pub files: Arc<dyn FileStore>,
     /// How long a claim lasts without progress.
     pub lease: chrono::Duration,
-    /// Upload part size (at least [`MIN_PART_BYTES`]).
+    /// Chunk size: a chunk is cut at the first page boundary past it (at
+    /// least [`Self::min_part_bytes`]).
     pub part_bytes: usize,
+    /// The store's smallest part but the last: [`MIN_PART_BYTES`] (S3's);
+    /// tests of the embedded store lower it to make many chunks of few rows.
+    pub min_part_bytes: usize,
     /// Records per read.
     pub page_size: usize,
-    /// Partitions read at once.
+    /// Partitions read at once within a task (shards of a range).
     pub parallelism: usize,
-    /// Least time between two progress writes.
+    /// Least time between two lease renewals while a chunk fills.
     pub progress_every: Duration,
+    /// How long before its delivery's deadline a task hands itself on.
+    pub deadline_margin: Duration,
 }
 
 impl WorkerDeps {
-    /// Defaults: 2-minute lease, 8 MiB parts, 500-record pages, 4 partitions
-    /// at once, progress every 2 seconds.
+    /// Defaults: 2-minute lease, 8 MiB chunks, 500-record pages, 4
+    /// partitions at once, a heartbeat every 2 seconds, and tasks handed on
+    /// 90 seconds before their deadline.
     pub fn new(
         jobs: Arc<dyn BulkJobStore>,
         entities: Arc<dyn EntitySource>,
@@ -112,9 +138,11 @@ impl WorkerDeps {
             files,
             lease: chrono::Duration::minutes(2),
             part_bytes: 8 * 1024 * 1024,
+            min_part_bytes: MIN_PART_BYTES,
             page_size: 500,
             parallelism: 4,
             progress_every: Duration::from_secs(2),
+            deadline_margin: Duration::from_secs(90),
         }
     }
 }
@@ -122,7 +150,13 @@ impl WorkerDeps {
 /// What happened to a message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobOutcome {
-    /// This run wrote the file.
+    /// The job's message split it into this many tasks, each queued.
+    Planned(u32),
+    /// A task is done; others are not yet.
+    TaskDone,
+    /// A task neared its deadline and queued its continuation.
+    Continued,
+    /// This run assembled the file and finished the job.
     Finished(BulkJob),
     /// The job was finished or failed before (a redelivery): nothing done.
     AlreadyDone,
@@ -130,20 +164,23 @@ pub enum JobOutcome {
     Failed(BulkJob),
     /// No such job (e.g. expired): nothing to do.
     Missing,
-    /// The job was cancelled while this run wrote it: the upload was
-    /// aborted, no file is left.
+    /// The job was cancelled: this run stopped, and removed what it wrote.
     Cancelled,
 }
 
 /// Why a run did not complete. The message should be retried.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
-    #[error("another worker holds the job's lease")]
+    #[error("another worker holds the job's or the task's lease")]
     Busy,
     #[error("the lease was lost while running")]
     LeaseLost,
     #[error("the job was cancelled while running")]
     Cancelled,
+    /// The export cannot be made (the message is safe to show); the job
+    /// fails at once.
+    #[error("{0}")]
+    Invalid(String),
     #[error("storage failed")]
     Store(#[from] StoreError),
     #[error("writing the CSV failed")]
@@ -152,39 +189,82 @@ pub enum WorkerError {
     Compress(#[from] std::io::Error),
 }
 
-/// Runs one job message with no delivery limit (see [`run_delivery`]).
+/// Runs a whole job in this process: its message, then every task message
+/// it queues (and every continuation), in order, with no delivery limit.
+/// The outcome is the last message's: [`JobOutcome::Finished`] when the
+/// job was written.
 ///
 /// # Errors
-/// As [`run_delivery`].
+/// As [`run_delivery`]: the first message that fails stops the run.
 pub async fn run_job(deps: &WorkerDeps, msg: &JobMessage) -> Result<JobOutcome, WorkerError> {
-    run_delivery(deps, msg, Delivery::UNLIMITED).await
+    let queue = LocalQueue::default();
+    let mut outcome = run_delivery(deps, &queue, msg, Delivery::UNLIMITED).await?;
+    while let Some(next) = queue.pop() {
+        outcome = run_delivery(deps, &queue, &next, Delivery::UNLIMITED).await?;
+    }
+    Ok(outcome)
 }
 
-/// Runs one delivery of a job message. Finished and failed jobs are left
-/// alone, so a redelivered message is a no-op; a job another worker holds
-/// is `Busy`. When the run fails and `delivery` is the last one the queue
-/// allows, the job becomes `error` with [`STORAGE_FAILED`] (the cause is
-/// logged) and the outcome is [`JobOutcome::Failed`], so the message is
-/// acknowledged; a delivery past the last one (its predecessor died with
-/// its worker) fails the job with [`FAILED_REPEATEDLY`] without running it.
+/// The queue of [`run_job`]: messages kept in order, in memory.
+#[derive(Default)]
+struct LocalQueue(Mutex<std::collections::VecDeque<JobMessage>>);
+
+impl LocalQueue {
+    fn pop(&self) -> Option<JobMessage> {
+        self.0.lock().ok()?.pop_front()
+    }
+}
+
+#[async_trait::async_trait]
+impl JobQueue for LocalQueue {
+    async fn send(&self, message: &JobMessage) -> Result<(), StoreError> {
+        self.0
+            .lock()
+            .map_err(|_| StoreError::Corrupt("the local job queue is poisoned".into()))?
+            .push_back(message.clone());
+        Ok(())
+    }
+}
+
+/// Runs one delivery of a message: a job's (plan it and queue its tasks)
+/// or a task's (write it; the last one assembles the file). Ended jobs are
+/// left alone, so a redelivered message is a no-op; a job or task another
+/// worker holds is `Busy`. When the run fails and `delivery` is the last
+/// one the queue allows, the job becomes `error` with [`STORAGE_FAILED`]
+/// (the cause is logged) and the outcome is [`JobOutcome::Failed`], so the
+/// message is acknowledged; a delivery past the last one (its predecessor
+/// died with its worker) fails the job with [`FAILED_REPEATEDLY`].
 ///
 /// # Errors
-/// [`WorkerError`] when the message should be retried (the upload is
-/// aborted and the lease released first).
+/// [`WorkerError`] when the message should be retried (leases released
+/// first).
 pub async fn run_delivery(
     deps: &WorkerDeps,
+    queue: &dyn JobQueue,
+    msg: &JobMessage,
+    delivery: Delivery,
+) -> Result<JobOutcome, WorkerError> {
+    match msg.task {
+        None => plan_job(deps, queue, msg, delivery).await,
+        Some(index) => run_task(deps, queue, msg, index, delivery).await,
+    }
+}
+
+/// The job's message: split the job into tasks and queue them.
+async fn plan_job(
+    deps: &WorkerDeps,
+    queue: &dyn JobQueue,
     msg: &JobMessage,
     delivery: Delivery,
 ) -> Result<JobOutcome, WorkerError> {
     let owner = uuid::Uuid::new_v4().to_string();
     let tenant = &msg.tenant;
-    let now = Utc::now();
     let mut job = match jobs::claim(
         deps.jobs.as_ref(),
         tenant,
         &msg.job_id,
         &owner,
-        now,
+        Utc::now(),
         deps.lease,
     )
     .await?
@@ -201,16 +281,17 @@ pub async fn run_delivery(
     if job.attempts > MAX_ATTEMPTS || delivery.receive_count > delivery.max_receives {
         return give_up(deps, tenant, &mut job, &owner, FAILED_REPEATEDLY).await;
     }
-    match attempt(deps, tenant, &mut job, &owner).await {
-        Ok(outcome) => Ok(outcome),
-        Err(WorkerError::Cancelled) => {
-            tracing::info!(tenant = %tenant, job = %job.id, "job cancelled; its upload was aborted");
-            Ok(JobOutcome::Cancelled)
+    match plan_and_queue(deps, queue, tenant, &mut job, &owner).await {
+        Ok(tasks) => Ok(JobOutcome::Planned(tasks)),
+        Err(WorkerError::LeaseLost) => match cancelled(deps, tenant, &job.id).await? {
+            true => Ok(JobOutcome::Cancelled),
+            false => Err(WorkerError::LeaseLost),
+        },
+        Err(WorkerError::Invalid(message)) => {
+            give_up(deps, tenant, &mut job, &owner, &message).await
         }
-        Err(WorkerError::LeaseLost) => Err(WorkerError::LeaseLost),
         Err(e) if delivery.is_last() => {
-            tracing::error!(tenant = %tenant, job = %job.id, error = ?e, receive = delivery.receive_count,
-                "the job's last allowed attempt failed; marking it error");
+            tracing::error!(tenant = %tenant, job = %job.id, error = ?e, "planning the job failed on its last delivery");
             give_up(deps, tenant, &mut job, &owner, STORAGE_FAILED).await
         }
         Err(e) => {
@@ -220,80 +301,158 @@ pub async fn run_delivery(
     }
 }
 
-/// One run of a claimed job: write the file, complete it, finish the job.
-/// On an error the upload is aborted (the caller decides about the lease).
-async fn attempt(
+/// Stores the job's tasks (unless a previous delivery did), records their
+/// number, and queues one message per task.
+async fn plan_and_queue(
     deps: &WorkerDeps,
+    queue: &dyn JobQueue,
     tenant: &TenantId,
     job: &mut BulkJob,
     owner: &str,
-) -> Result<JobOutcome, WorkerError> {
-    let settings = deps.config.settings(tenant).await?;
-    let dates = match MomentFormatter::new(
-        job.spec.date_format,
-        settings.locale.as_deref(),
-        settings.timezone.as_deref(),
-    ) {
-        Ok(f) => f,
-        Err(e) => {
-            let message = format!("The account's locale settings are invalid: {e}");
-            return give_up(deps, tenant, job, owner, &message).await;
-        }
-    };
-    let gzip = job.spec.compression == Compression::Gzip;
-    let name = format!(
-        "{}_{}.csv{}",
-        job.spec.export_type.as_str(),
-        job.created_at.format("%Y%m%d-%H%M%S"),
-        if gzip { ".gz" } else { "" }
-    );
-    let key = FileKey::new(tenant, &format!("bulk/{}", job.id), &name)?;
-    let meta = FileMeta {
-        content_type: if gzip {
-            "application/gzip".into()
-        } else {
-            "text/csv; charset=utf-8".into()
-        },
-        content_disposition: crate::render::attachment(&name),
-    };
-    let mut upload = deps.files.start_upload(&key, &meta).await?;
-    let written = match write_file(deps, tenant, job, owner, dates, upload.as_mut()).await {
-        // A cancel that came after the last part is seen before the file
-        // becomes visible.
-        Ok(rows) => match cancelled(deps, tenant, job).await {
-            Ok(false) => Ok(rows),
-            Ok(true) => Err(WorkerError::Cancelled),
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
-    match written {
-        Ok(rows) => {
-            let stored = upload.complete().await?;
-            let output = JobOutput {
-                file_key: stored.key.as_str().to_string(),
-                rows,
-                bytes: stored.bytes,
-                sha256: stored.sha256,
-                finished_at: Utc::now(),
-            };
-            if jobs::finish(deps.jobs.as_ref(), tenant, job, owner, output).await? {
-                tracing::info!(tenant = %tenant, job = %job.id, rows, "job finished");
-                Ok(JobOutcome::Finished(job.clone()))
-            } else if cancelled(deps, tenant, job).await? {
-                // Cancelled between the check and the finish: the file goes.
-                deps.files.delete(&stored.key).await?;
-                Err(WorkerError::Cancelled)
-            } else {
-                Err(WorkerError::LeaseLost)
+) -> Result<u32, WorkerError> {
+    let tasks = match job.tasks {
+        Some(n) => n,
+        None => {
+            let now = Utc::now();
+            let tasks: Vec<BulkTask> = source::plan(deps, tenant, &job.spec)
+                .await?
+                .into_iter()
+                .zip(0u32..)
+                .map(|(partition, index)| BulkTask::new(job, index, partition, now))
+                .collect();
+            if tasks.is_empty() {
+                return Err(WorkerError::Invalid(
+                    "The export selects no partition to read.".into(),
+                ));
             }
+            deps.jobs.put_tasks(tenant, &tasks).await?;
+            tasks.len() as u32
+        }
+    };
+    if !jobs::planned(deps.jobs.as_ref(), tenant, job, owner, tasks, Utc::now()).await? {
+        return Err(WorkerError::LeaseLost);
+    }
+    for index in 0..tasks {
+        queue
+            .send(&JobMessage::task(tenant.clone(), job.id.clone(), index))
+            .await?;
+    }
+    tracing::info!(tenant = %tenant, job = %job.id, tasks, "job planned");
+    Ok(tasks)
+}
+
+/// A task's message: write the task; the last task done assembles.
+async fn run_task(
+    deps: &WorkerDeps,
+    queue: &dyn JobQueue,
+    msg: &JobMessage,
+    index: u32,
+    delivery: Delivery,
+) -> Result<JobOutcome, WorkerError> {
+    let owner = uuid::Uuid::new_v4().to_string();
+    let tenant = &msg.tenant;
+    let Some(job) = deps.jobs.get_job(tenant, &msg.job_id).await? else {
+        return Ok(JobOutcome::Missing);
+    };
+    match job.status {
+        JobStatus::Cancelled => {
+            if let Some(task) = deps.jobs.get_task(tenant, &job.id, index).await? {
+                task::delete_chunks(deps.files.as_ref(), tenant, &task).await;
+            }
+            return Ok(JobOutcome::Cancelled);
+        }
+        JobStatus::Finished | JobStatus::Error => return Ok(JobOutcome::AlreadyDone),
+        JobStatus::Pending | JobStatus::InProgress => {}
+    }
+    let mut task = match jobs::claim_task(
+        deps.jobs.as_ref(),
+        tenant,
+        &job.id,
+        index,
+        &owner,
+        Utc::now(),
+        deps.lease,
+    )
+    .await?
+    {
+        TaskClaim::Claimed(task) => task,
+        TaskClaim::Done(_) => return complete(deps, tenant, &job, index, &owner, delivery).await,
+        TaskClaim::Busy => return Err(WorkerError::Busy),
+        TaskClaim::Missing => {
+            tracing::warn!(tenant = %tenant, job = %job.id, task = index, "message for an unknown task");
+            return Ok(JobOutcome::Missing);
+        }
+    };
+    if task.attempts > MAX_ATTEMPTS || delivery.receive_count > delivery.max_receives {
+        return abort(deps, tenant, &job.id, FAILED_REPEATEDLY).await;
+    }
+    let run = task::write_task(deps, tenant, &job, &mut task, &owner, delivery.deadline).await;
+    match run {
+        Ok(TaskEnd::Done) => complete(deps, tenant, &job, index, &owner, delivery).await,
+        Ok(TaskEnd::HandedOn) => {
+            if !jobs::release_task(deps.jobs.as_ref(), tenant, &mut task, &owner, true, Utc::now())
+                .await?
+            {
+                return Err(WorkerError::LeaseLost);
+            }
+            queue.send(msg).await?;
+            tracing::info!(tenant = %tenant, job = %job.id, task = index, chunks = task.chunks.len(), "task handed on near its deadline");
+            Ok(JobOutcome::Continued)
+        }
+        Ok(TaskEnd::Stopped(JobStatus::Cancelled)) => {
+            task::delete_chunks(deps.files.as_ref(), tenant, &task).await;
+            Ok(JobOutcome::Cancelled)
+        }
+        Ok(TaskEnd::Stopped(_)) => Ok(JobOutcome::AlreadyDone),
+        Err(WorkerError::Invalid(message)) => abort(deps, tenant, &job.id, &message).await,
+        Err(WorkerError::LeaseLost) => Err(WorkerError::LeaseLost),
+        Err(e) if delivery.is_last() => {
+            tracing::error!(tenant = %tenant, job = %job.id, task = index, error = ?e,
+                "the task's last allowed attempt failed; marking the job error");
+            abort(deps, tenant, &job.id, STORAGE_FAILED).await
         }
         Err(e) => {
-            if let Err(abort) = upload.abort().await {
-                tracing::error!(error = ?abort, job = %job.id, "aborting the upload failed");
+            let released =
+                jobs::release_task(deps.jobs.as_ref(), tenant, &mut task, &owner, false, Utc::now())
+                    .await;
+            if let Err(r) = released {
+                tracing::warn!(error = ?r, job = %job.id, task = index, "releasing the task failed");
             }
             Err(e)
         }
+    }
+}
+
+/// A task is done: count it, and assemble when it was the last.
+async fn complete(
+    deps: &WorkerDeps,
+    tenant: &TenantId,
+    job: &BulkJob,
+    index: u32,
+    owner: &str,
+    delivery: Delivery,
+) -> Result<JobOutcome, WorkerError> {
+    let done = deps.jobs.mark_task_done(tenant, &job.id, index).await?;
+    let planned = job.tasks.unwrap_or(u32::MAX);
+    if done < planned {
+        return Ok(JobOutcome::TaskDone);
+    }
+    assemble::assemble(deps, tenant, &job.id, owner, delivery).await
+}
+
+/// Fails the job (no lease needed: a task holds none on its job).
+async fn abort(
+    deps: &WorkerDeps,
+    tenant: &TenantId,
+    job_id: &str,
+    message: &str,
+) -> Result<JobOutcome, WorkerError> {
+    match jobs::abort(deps.jobs.as_ref(), tenant, job_id, message, Utc::now()).await? {
+        Some(job) => {
+            tracing::warn!(tenant = %tenant, job = %job_id, message, "job failed");
+            Ok(JobOutcome::Failed(job))
+        }
+        None => Ok(JobOutcome::AlreadyDone),
     }
 }
 
@@ -301,23 +460,13 @@ async fn attempt(
 async fn cancelled(
     deps: &WorkerDeps,
     tenant: &TenantId,
-    job: &BulkJob,
+    job_id: &str,
 ) -> Result<bool, WorkerError> {
     Ok(deps
         .jobs
-        .get_job(tenant, &job.id)
+        .get_job(tenant, job_id)
         .await?
         .is_some_and(|j| j.status == JobStatus::Cancelled))
-}
-
-/// The error of a lost lease: [`WorkerError::Cancelled`] when the job was
-/// cancelled (which takes the lease), else [`WorkerError::LeaseLost`].
-async fn lost(deps: &WorkerDeps, tenant: &TenantId, job: &BulkJob) -> WorkerError {
-    match cancelled(deps, tenant, job).await {
-        Ok(true) => WorkerError::Cancelled,
-        Ok(false) => WorkerError::LeaseLost,
-        Err(e) => e,
-    }
 }
 
 async fn give_up(
@@ -335,7 +484,7 @@ async fn give_up(
     }
 }
 
-/// Gives the lease up (expires it now), so a retry need not wait for it.
+/// Gives the job's lease up (expires it now), so a retry need not wait.
 async fn release(deps: &WorkerDeps, tenant: &TenantId, job: &mut BulkJob, owner: &str) {
     let now = Utc::now();
     let r = jobs::report_progress(
@@ -350,169 +499,6 @@ async fn release(deps: &WorkerDeps, tenant: &TenantId, job: &mut BulkJob, owner:
     .await;
     if let Err(e) = r {
         tracing::warn!(error = ?e, job = %job.id, "releasing the lease failed");
-    }
-}
-
-/// Streams the rows into the upload; returns how many were written.
-async fn write_file(
-    deps: &WorkerDeps,
-    tenant: &TenantId,
-    job: &mut BulkJob,
-    owner: &str,
-    dates: MomentFormatter,
-    upload: &mut dyn MultipartUpload,
-) -> Result<u64, WorkerError> {
-    let spec = job.spec.clone();
-    let custom = match (spec.export_type, spec.version) {
-        (ExportType::Contacts, crate::model::bulk::ExportVersion::V2) => {
-            deps.config
-                .custom_fields(tenant, EntityKind::Contacts)
-                .await?
-        }
-        _ => Vec::new(),
-    };
-    let cols = columns(spec.export_type, spec.version, &custom);
-    let segments = deps
-        .config
-        .options(tenant, OptionKind::Segments)
-        .await?
-        .into_iter()
-        .map(|o| (o.code, o.display_name))
-        .collect();
-    let cells = CellWriter { dates, segments };
-    let part_bytes = deps.part_bytes.max(MIN_PART_BYTES);
-    let builder = {
-        let mut b = csv::WriterBuilder::new();
-        b.delimiter(spec.delimiter as u8)
-            .terminator(csv::Terminator::CRLF);
-        b
-    };
-    let part_capacity = part_bytes + 64 * 1024;
-    let mut csv = builder.from_writer(PartWriter::new(
-        spec.compression,
-        Vec::with_capacity(part_capacity),
-    ));
-    csv.write_record(cols.iter().map(|c| c.header.as_str()))?;
-    let mut pages = source::open(deps, tenant, &spec).await?;
-    let keep = filter_for(&spec);
-    let mut rows: u64 = 0;
-    let mut cell = String::new();
-    let mut record_cells: Vec<String> = vec![String::new(); cols.len()];
-    let mut last_progress = Instant::now();
-    while let Some(page) = pages.next().await {
-        for record in page? {
-            if !keep(&record) {
-                continue;
-            }
-            for (c, slot) in cols.iter().zip(record_cells.iter_mut()) {
-                cells.write(c, &record, &mut cell);
-                slot.clone_from(&cell);
-            }
-            csv.write_record(&record_cells)?;
-            rows += 1;
-            if csv.get_ref().len() >= part_bytes {
-                // One part buffer for the whole file (and one compressor):
-                // hand the bytes to the store, then write the next part into
-                // the same allocation (fresh 8 MiB buffers per part grew the
-                // heap with the row count).
-                // (An empty Vec allocates nothing.)
-                let full =
-                    std::mem::replace(&mut csv, builder.from_writer(PartWriter::Plain(Vec::new())));
-                let mut writer = into_writer(full)?;
-                upload.put_part(writer.part()).await?;
-                writer.part().clear();
-                writer.part().reserve(part_capacity);
-                csv = builder.from_writer(writer);
-                // A cancelled job stops at its next part.
-                if cancelled(deps, tenant, job).await? {
-                    return Err(WorkerError::Cancelled);
-                }
-            }
-        }
-        if last_progress.elapsed() >= deps.progress_every {
-            last_progress = Instant::now();
-            let ok = jobs::report_progress(
-                deps.jobs.as_ref(),
-                tenant,
-                job,
-                owner,
-                rows,
-                Utc::now(),
-                deps.lease,
-            )
-            .await?;
-            if !ok {
-                return Err(lost(deps, tenant, job).await);
-            }
-        }
-    }
-    let mut last = into_writer(csv)?.finish()?;
-    upload.put_part(&mut last).await?;
-    Ok(rows)
-}
-
-fn into_writer(csv: csv::Writer<PartWriter>) -> Result<PartWriter, WorkerError> {
-    csv.into_inner()
-        .map_err(|e| WorkerError::Csv(csv::Error::from(e.into_error())))
-}
-
-/// Where the CSV goes: the current part's bytes, written as they come or
-/// gzip-compressed as they stream (one compressor for the whole file, so
-/// the parts join into one gzip member).
-enum PartWriter {
-    Plain(Vec<u8>),
-    Gzip(Box<flate2::write::GzEncoder<Vec<u8>>>),
-}
-
-impl PartWriter {
-    fn new(compression: Compression, buffer: Vec<u8>) -> Self {
-        match compression {
-            Compression::None => PartWriter::Plain(buffer),
-            Compression::Gzip => PartWriter::Gzip(Box::new(flate2::write::GzEncoder::new(
-                buffer,
-                flate2::Compression::default(),
-            ))),
-        }
-    }
-
-    /// The bytes of the part so far (compressed, with gzip).
-    fn len(&self) -> usize {
-        match self {
-            PartWriter::Plain(v) => v.len(),
-            PartWriter::Gzip(e) => e.get_ref().len(),
-        }
-    }
-
-    /// The part's buffer, to hand to the store and clear.
-    fn part(&mut self) -> &mut Vec<u8> {
-        match self {
-            PartWriter::Plain(v) => v,
-            PartWriter::Gzip(e) => e.get_mut(),
-        }
-    }
-
-    /// The last part: what is left, with the gzip trailer.
-    fn finish(self) -> std::io::Result<Vec<u8>> {
-        match self {
-            PartWriter::Plain(v) => Ok(v),
-            PartWriter::Gzip(e) => (*e).finish(),
-        }
-    }
-}
-
-impl std::io::Write for PartWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            PartWriter::Plain(v) => v.write(buf),
-            PartWriter::Gzip(e) => e.write(buf),
-        }
-    }
-
-    /// Nothing to flush: the bytes are in the part already, and a gzip
-    /// sync flush per part would only cost compression (the parts are
-    /// joined in order anyway).
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
@@ -556,54 +542,3 @@ fn filter_for(spec: &crate::model::bulk::ExportSpec) -> impl Fn(&Record) -> bool
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::{Read, Write};
-
-    #[test]
-    fn gzip_parts_taken_mid_stream_join_into_one_member_of_the_whole_file() {
-        // GIVEN a gzip part writer fed 200,000 CSV lines
-        let mut writer = PartWriter::new(Compression::Gzip, Vec::new());
-        let mut plain = Vec::new();
-        let mut parts: Vec<Vec<u8>> = Vec::new();
-        for i in 0..200_000 {
-            let line = format!("c-{i:07},Zoë {i},{}\r\n", i * 7 % 1_000);
-            writer.write_all(line.as_bytes()).expect("write");
-            plain.extend_from_slice(line.as_bytes());
-            // WHEN parts are taken whenever 64 KiB of output is pending,
-            // the buffer cleared and reused
-            if writer.len() >= 64 * 1024 {
-                parts.push(writer.part().clone());
-                writer.part().clear();
-            }
-        }
-        parts.push(writer.finish().expect("finish"));
-        // THEN there were several parts, and joined they are one gzip
-        // member that decompresses to exactly the lines written
-        assert!(parts.len() > 3, "{} parts", parts.len());
-        let joined: Vec<u8> = parts.concat();
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&joined[..])
-            .read_to_end(&mut out)
-            .expect("gunzip");
-        assert!(out == plain, "the decompressed bytes differ");
-        assert!(
-            joined.len() * 3 < plain.len(),
-            "{} of {}",
-            joined.len(),
-            plain.len()
-        );
-    }
-
-    #[test]
-    fn a_plain_part_writer_passes_bytes_through() {
-        let mut writer = PartWriter::new(Compression::None, Vec::new());
-        writer.write_all(b"a,b\r\n").expect("write");
-        assert_eq!(writer.len(), 5);
-        assert_eq!(writer.part().as_slice(), b"a,b\r\n");
-        writer.part().clear();
-        writer.write_all(b"c\r\n").expect("write");
-        assert_eq!(writer.finish().expect("finish"), b"c\r\n");
-    }
-}

@@ -1,18 +1,21 @@
-//! Reading an export's records as a stream of pages: contact shards or
-//! activity days (partitions), several read at once, each through a bounded
-//! channel. Partitions are started in order and drained in order, so
-//! activities come out in time order. At most `parallelism` partitions hold
-//! pages in memory, each at most one page ahead of the writer: a reader
-//! reserves room in its channel before it reads.
+//! Reading a task's records as a stream of pages: its partitions (one
+//! activity day, a range of contact shards, or every contact), several read
+//! at once, each through a bounded channel. Partitions are started in order
+//! and drained in order, so rows come out in the order a single reader
+//! would give. At most `parallelism` partitions hold pages in memory, each
+//! at most one page ahead of the writer: a reader reserves room in its
+//! channel before it reads. Every page comes with the [`TaskCursor`] after
+//! it, so a task can resume where its last stored chunk ended.
 
 use super::WorkerDeps;
-use crate::model::bulk::{ExportSpec, ExportType};
+use crate::model::bulk::{ExportSpec, ExportType, TaskCursor, TaskPartition};
 use crate::model::{EntityKind, Record, TenantId};
 use crate::store::{keys, PageCursor, StoreError};
 use chrono::{Duration, NaiveDate};
 use tokio::sync::{mpsc, Semaphore};
 
-type PageResult = Result<Vec<Record>, StoreError>;
+/// A page and the cursor after it.
+type PageResult = Result<(Vec<Record>, TaskCursor), StoreError>;
 
 /// One partition to read.
 #[derive(Debug, Clone, Copy)]
@@ -62,14 +65,30 @@ pub(super) fn days(
     out
 }
 
-/// Starts reading.
-pub(super) async fn open(
+/// The partitions a task reads, in order.
+fn partitions_of(partition: TaskPartition) -> Vec<Partition> {
+    match partition {
+        TaskPartition::Day { day } => vec![Partition::Day(day)],
+        TaskPartition::Shards { shards, from, to } => (from..to)
+            .map(|shard| Partition::Shard { shards, shard })
+            .collect(),
+        TaskPartition::All => vec![Partition::All],
+    }
+}
+
+/// How a job splits into tasks, in file order: one per UTC day of an
+/// activities window; for contacts, ranges of shards (at most
+/// [`MAX_CONTACT_TASKS`]), or one task over a source without shards.
+///
+/// # Errors
+/// When the tenant's settings cannot be read.
+pub(super) async fn plan(
     deps: &WorkerDeps,
     tenant: &TenantId,
     spec: &ExportSpec,
-) -> Result<Pages, StoreError> {
-    let partitions: Vec<Partition> = match spec.export_type {
-        ExportType::Contacts if !deps.entities.shard_cursors() => vec![Partition::All],
+) -> Result<Vec<TaskPartition>, StoreError> {
+    Ok(match spec.export_type {
+        ExportType::Contacts if !deps.entities.shard_cursors() => vec![TaskPartition::All],
         ExportType::Contacts => {
             let shards = deps
                 .config
@@ -77,29 +96,63 @@ pub(super) async fn open(
                 .await?
                 .shards
                 .clamp(1, keys::MAX_SHARDS);
-            (0..shards)
-                .map(|shard| Partition::Shard { shards, shard })
+            let tasks = shards.min(MAX_CONTACT_TASKS);
+            // Task i reads shards [i*shards/tasks, (i+1)*shards/tasks).
+            (0..tasks)
+                .map(|i| TaskPartition::Shards {
+                    shards,
+                    from: i * shards / tasks,
+                    to: (i + 1) * shards / tasks,
+                })
                 .collect()
         }
         ExportType::Activities => match spec.filters.from_date.zip(spec.filters.to_date) {
-            Some((from, to)) => days(from, to).into_iter().map(Partition::Day).collect(),
+            Some((from, to)) => days(from, to)
+                .into_iter()
+                .map(|day| TaskPartition::Day { day })
+                .collect(),
             None => Vec::new(),
         },
-    };
+    })
+}
+
+/// Contacts exports split into at most this many tasks.
+pub const MAX_CONTACT_TASKS: u32 = 16;
+
+/// Starts reading a task's partition at `start`.
+pub(super) fn open(
+    deps: &WorkerDeps,
+    tenant: &TenantId,
+    partition: TaskPartition,
+    start: &TaskCursor,
+) -> Pages {
+    let partitions: Vec<(u32, Partition, Option<String>)> = partitions_of(partition)
+        .into_iter()
+        .zip(0u32..)
+        .filter(|(_, i)| *i >= start.partition)
+        .map(|(p, i)| {
+            let after = if i == start.partition {
+                start.after.clone()
+            } else {
+                None
+            };
+            (i, p, after)
+        })
+        .collect();
     let parallelism = deps.parallelism.max(1);
     let (tx, rx) = mpsc::channel(parallelism);
     let deps = deps.clone();
     let tenant = tenant.clone();
     tokio::spawn(async move {
         let permits = std::sync::Arc::new(Semaphore::new(parallelism));
-        for partition in partitions {
+        for (index, partition, after) in partitions {
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 return;
             };
             let (page_tx, page_rx) = mpsc::channel(1);
             let (deps, tenant) = (deps.clone(), tenant.clone());
             tokio::spawn(async move {
-                read_partition(&deps, &tenant, partition, &page_tx).await;
+                read_partition(&deps, &tenant, index, partition, after, &page_tx).await;
                 drop(permit);
             });
             if tx.send(page_rx).await.is_err() {
@@ -107,19 +160,21 @@ pub(super) async fn open(
             }
         }
     });
-    Ok(Pages {
+    Pages {
         partitions: rx,
         current: None,
-    })
+    }
 }
 
 async fn read_partition(
     deps: &WorkerDeps,
     tenant: &TenantId,
+    index: u32,
     partition: Partition,
+    start: Option<String>,
     out: &mpsc::Sender<PageResult>,
 ) {
-    let mut after = String::new();
+    let mut after = start.unwrap_or_default();
     loop {
         // Read the next page only once there is room for it: a partition
         // waiting its turn holds one page, not one queued and one in hand.
@@ -190,10 +245,23 @@ async fn read_partition(
                 }
             }
         };
-        slot.send(Ok(records));
         match next {
-            Some(n) if !n.is_empty() => after = n,
-            _ => return,
+            Some(n) if !n.is_empty() => {
+                let cursor = TaskCursor {
+                    partition: index,
+                    after: Some(n.clone()),
+                };
+                slot.send(Ok((records, cursor)));
+                after = n;
+            }
+            _ => {
+                let cursor = TaskCursor {
+                    partition: index + 1,
+                    after: None,
+                };
+                slot.send(Ok((records, cursor)));
+                return;
+            }
         }
     }
 }

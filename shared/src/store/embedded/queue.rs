@@ -145,6 +145,7 @@ mod tests {
         JobMessage {
             tenant: TenantId::new("t1"),
             job_id: id.into(),
+            task: None,
         }
     }
 
