@@ -16,6 +16,7 @@ use std::sync::Arc;
 pub mod backends;
 pub mod bulk;
 pub mod bulk_cancel_cases;
+pub mod bulk_fanout_cases;
 pub mod bulk_cases;
 pub mod bulk_contract;
 pub mod config_api_cases;

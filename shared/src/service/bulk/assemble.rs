@@ -69,7 +69,11 @@ pub(super) async fn assemble(
         Err(e) if delivery.is_last() => {
             tracing::error!(tenant = %tenant, job = %job.id, error = ?e,
                 "the assembly's last allowed attempt failed; marking the job error");
-            super::give_up(deps, tenant, &mut job, owner, STORAGE_FAILED).await
+            let failed = super::give_up(deps, tenant, &mut job, owner, STORAGE_FAILED).await;
+            for task in &tasks {
+                delete_chunks(deps.files.as_ref(), tenant, task).await;
+            }
+            failed
         }
         Err(e) => {
             super::release(deps, tenant, &mut job, owner).await;

@@ -355,13 +355,18 @@ async fn run_task(
         return Ok(JobOutcome::Missing);
     };
     match job.status {
-        JobStatus::Cancelled => {
+        JobStatus::Cancelled | JobStatus::Error => {
+            // Whatever this task stored is of no use now.
             if let Some(task) = deps.jobs.get_task(tenant, &job.id, index).await? {
                 task::delete_chunks(deps.files.as_ref(), tenant, &task).await;
             }
-            return Ok(JobOutcome::Cancelled);
+            return Ok(if job.status == JobStatus::Cancelled {
+                JobOutcome::Cancelled
+            } else {
+                JobOutcome::AlreadyDone
+            });
         }
-        JobStatus::Finished | JobStatus::Error => return Ok(JobOutcome::AlreadyDone),
+        JobStatus::Finished => return Ok(JobOutcome::AlreadyDone),
         JobStatus::Pending | JobStatus::InProgress => {}
     }
     let mut task = match jobs::claim_task(
@@ -399,11 +404,14 @@ async fn run_task(
             tracing::info!(tenant = %tenant, job = %job.id, task = index, chunks = task.chunks.len(), "task handed on near its deadline");
             Ok(JobOutcome::Continued)
         }
-        Ok(TaskEnd::Stopped(JobStatus::Cancelled)) => {
+        Ok(TaskEnd::Stopped(status)) => {
             task::delete_chunks(deps.files.as_ref(), tenant, &task).await;
-            Ok(JobOutcome::Cancelled)
+            Ok(if status == JobStatus::Cancelled {
+                JobOutcome::Cancelled
+            } else {
+                JobOutcome::AlreadyDone
+            })
         }
-        Ok(TaskEnd::Stopped(_)) => Ok(JobOutcome::AlreadyDone),
         Err(WorkerError::Invalid(message)) => abort(deps, tenant, &job.id, &message).await,
         Err(WorkerError::LeaseLost) => Err(WorkerError::LeaseLost),
         Err(e) if delivery.is_last() => {
@@ -450,9 +458,23 @@ async fn abort(
     match jobs::abort(deps.jobs.as_ref(), tenant, job_id, message, Utc::now()).await? {
         Some(job) => {
             tracing::warn!(tenant = %tenant, job = %job_id, message, "job failed");
+            discard(deps, tenant, job_id).await;
             Ok(JobOutcome::Failed(job))
         }
         None => Ok(JobOutcome::AlreadyDone),
+    }
+}
+
+/// Removes the chunks of every task of an ended job (best effort: a failure
+/// is logged; a task still running removes its own when it sees the end).
+async fn discard(deps: &WorkerDeps, tenant: &TenantId, job_id: &str) {
+    match deps.jobs.list_tasks(tenant, job_id).await {
+        Ok(tasks) => {
+            for t in &tasks {
+                task::delete_chunks(deps.files.as_ref(), tenant, t).await;
+            }
+        }
+        Err(e) => tracing::warn!(error = ?e, job = %job_id, "listing the tasks to discard failed"),
     }
 }
 
