@@ -769,8 +769,14 @@ pub async fn a_batch_reports_only_its_failed_messages(fx: BulkFixture) {
     let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(json!({"Records": [
         message("m-good", job(&good)), message("m-garbage", "not json".into()), message("m-held", job(&held)),
     ]})).unwrap();
-    // WHEN the worker handles it
-    let response = bulk_export_worker::handle(&fx.worker, 5, event).await;
+    // WHEN the worker handles it (and then the task messages it queued)
+    let tasks = Arc::new(crate::bulk_fanout_cases::MemoryQueue::default());
+    let worker = bulk_export_worker::Worker {
+        deps: fx.worker.clone(),
+        queue: tasks.clone(),
+        max_receives: 5,
+    };
+    let response = bulk_export_worker::handle(&worker, event, None).await;
     // THEN only the failed messages are reported
     let failed: Vec<&str> = response
         .batch_item_failures
@@ -778,6 +784,13 @@ pub async fn a_batch_reports_only_its_failed_messages(fx: BulkFixture) {
         .map(|f| f.item_identifier.as_str())
         .collect();
     assert_eq!(failed, ["m-garbage", "m-held"]);
+    let queued = tasks.take();
+    assert!(!queued.is_empty() && queued.iter().all(|m| m.job_id == good && m.task.is_some()));
+    for m in queued {
+        exports_shared::service::bulk::run_job(&fx.worker, &m)
+            .await
+            .expect("task");
+    }
     let done = fx
         .jobs
         .get_job(&TenantId::new(BULK_A), &good)
@@ -867,17 +880,40 @@ pub async fn a_job_whose_file_writes_fail_ends_in_error_after_its_retries(mut fx
         &std::fs::read_to_string(crate::events_dir().join("bulk-export-worker-sqs.json")).unwrap(),
     )
     .unwrap();
+    // (its message splits it into tasks, which writes no file)
+    let tasks = Arc::new(crate::bulk_fanout_cases::MemoryQueue::default());
+    let worker = bulk_export_worker::Worker {
+        deps: fx.worker.clone(),
+        queue: tasks.clone(),
+        max_receives: 5,
+    };
+    let plan = |body: String| {
+        let mut m = template["Records"][0].clone();
+        m["messageId"] = json!("m-plan");
+        m["body"] = json!(body);
+        serde_json::from_value::<aws_lambda_events::event::sqs::SqsEvent>(json!({"Records": [m]}))
+            .unwrap()
+    };
+    let planned = bulk_export_worker::handle(
+        &worker,
+        plan(json!({"tenant": BULK_A, "jobId": id}).to_string()),
+        None,
+    )
+    .await;
+    assert!(planned.batch_item_failures.is_empty());
+    assert!(!tasks.take().is_empty());
     let delivery = |n: u32| {
         let mut m = template["Records"][0].clone();
         m["messageId"] = json!(format!("m-{n}"));
-        m["body"] = json!(json!({"tenant": BULK_A, "jobId": id}).to_string());
+        m["body"] = json!(json!({"tenant": BULK_A, "jobId": id, "task": 0}).to_string());
         m["attributes"]["ApproximateReceiveCount"] = json!(n.to_string());
         serde_json::from_value::<aws_lambda_events::event::sqs::SqsEvent>(json!({"Records": [m]}))
             .unwrap()
     };
-    // WHEN SQS delivers its message four times (the queue allows five)
+    // WHEN SQS delivers its first task's message four times (the queue
+    // allows five)
     for n in 1..=4 {
-        let response = bulk_export_worker::handle(&fx.worker, 5, delivery(n)).await;
+        let response = bulk_export_worker::handle(&worker, delivery(n), None).await;
         // THEN each failed run is reported for redelivery, and the job
         // stays in progress, without an error, its lease given back
         let failed: Vec<&str> = response
@@ -891,7 +927,7 @@ pub async fn a_job_whose_file_writes_fail_ends_in_error_after_its_retries(mut fx
         assert!(export.get("error").is_none_or(Value::is_null), "{export}");
     }
     // WHEN the fifth and last delivery fails too
-    let response = bulk_export_worker::handle(&fx.worker, 5, delivery(5)).await;
+    let response = bulk_export_worker::handle(&worker, delivery(5), None).await;
     // THEN the message is acknowledged (not left for the dead-letter queue)
     assert!(response.batch_item_failures.is_empty());
     // AND the API reports the job as failed, with a safe message
@@ -901,7 +937,7 @@ pub async fn a_job_whose_file_writes_fail_ends_in_error_after_its_retries(mut fx
     assert!(!export.to_string().contains("/secret/internal/path"));
     assert!(export.get("fileUrl").is_none_or(Value::is_null), "{export}");
     // AND a later delivery leaves it so
-    let response = bulk_export_worker::handle(&fx.worker, 5, delivery(6)).await;
+    let response = bulk_export_worker::handle(&worker, delivery(6), None).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(export_status(&fx, &id).await["status"], "error");
 }

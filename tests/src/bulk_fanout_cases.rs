@@ -21,6 +21,11 @@ impl MemoryQueue {
     fn pop(&self) -> Option<JobMessage> {
         self.0.lock().expect("queue").pop_front()
     }
+
+    /// Every queued message, in order; the queue is left empty.
+    pub fn take(&self) -> Vec<JobMessage> {
+        self.0.lock().expect("queue").drain(..).collect()
+    }
 }
 
 #[async_trait::async_trait]

@@ -77,11 +77,17 @@ pub async fn run(
         queue: Arc::new(queue.clone()),
         max_receives,
     };
-    let loops = (0..workers.max(1)).map(|n| {
-        let (queue, worker) = (queue.clone(), worker.clone());
-        tokio::spawn(async move { run_one(n, queue, worker, visibility).await })
-    });
-    futures::future::join_all(loops).await;
+    let loops: Vec<_> = (0..workers.max(1))
+        .map(|n| {
+            let (queue, worker) = (queue.clone(), worker.clone());
+            tokio::spawn(async move { run_one(n, queue, worker, visibility).await })
+        })
+        .collect();
+    for l in loops {
+        if let Err(e) = l.await {
+            tracing::error!(error = ?e, "a bulk worker stopped");
+        }
+    }
 }
 
 /// One worker: receive, run, acknowledge.

@@ -83,7 +83,9 @@ pub trait BulkJobStore: Send + Sync {
         tenant: &TenantId,
         job_id: &str,
         index: u32,
-    ) -> Result<Option<BulkTask>, StoreError>;
+    ) -> Result<Option<BulkTask>, StoreError> {
+        Err(StoreError::Corrupt("TEMP: not implemented".into()))
+    }
     /// Replaces the task if its stored version is still `expected_version`;
     /// `false` when it is not (or the task is gone).
     ///
@@ -129,9 +131,7 @@ pub struct Bucket {
     pub tokens: f64,
     /// When `tokens` was computed, in Unix milliseconds.
     pub at_ms: i64,
-    /// Bumped on every write {
-        Err(StoreError::Corrupt("TEMP: not implemented".into()))
-    } updates are conditional on it.
+    /// Bumped on every write; updates are conditional on it.
     pub version: u64,
 }
 

@@ -35,7 +35,7 @@ mod task;
 pub use recovery::release_dead_leases;
 pub use source::MAX_CONTACT_TASKS;
 
-use crate::model::bulk::{BulkJob, BulkTask, JobStatus};
+use crate::model::bulk::{BulkJob, BulkTask, ExportType, JobStatus};
 use crate::model::{Record, TenantId};
 use crate::store::bulk::{ActivityStore, BulkJobStore};
 use crate::store::files::{FileStore, MIN_PART_BYTES};
