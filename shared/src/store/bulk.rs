@@ -97,8 +97,11 @@ pub trait BulkJobStore: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError`] when the store fails.
-    async fn list_tasks(&self, tenant: &TenantId, job_id: &str)
-        -> Result<Vec<BulkTask>, StoreError>;
+    async fn list_tasks(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+    ) -> Result<Vec<BulkTask>, StoreError>;
     /// Adds `index` to the job's set of finished tasks in one atomic,
     /// conditional write (adding it again changes nothing) and returns how
     /// many tasks the set holds: the task that brings it to the job's task
