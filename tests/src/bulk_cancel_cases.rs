@@ -102,6 +102,14 @@ impl FileStore for Gate {
     ) -> Result<PresignedUrl, StoreError> {
         self.inner.presign_get(key, ttl).await
     }
+    async fn read_range(
+        &self,
+        key: &FileKey,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>, StoreError> {
+        self.inner.read_range(key, offset, len).await
+    }
 }
 
 #[async_trait::async_trait]
@@ -110,6 +118,11 @@ impl MultipartUpload for GateUpload {
         self.reached.notify_one();
         self.release.notified().await;
         self.inner.put_part(part).await
+    }
+    async fn copy_part(&mut self, src: &FileKey, offset: u64, len: u64) -> Result<(), StoreError> {
+        self.reached.notify_one();
+        self.release.notified().await;
+        self.inner.copy_part(src, offset, len).await
     }
     async fn complete(self: Box<Self>) -> Result<StoredFile, StoreError> {
         self.inner.complete().await

@@ -607,6 +607,14 @@ impl FileStore for Stalling {
     ) -> Result<PresignedUrl, StoreError> {
         self.inner.presign_get(key, ttl).await
     }
+    async fn read_range(
+        &self,
+        key: &FileKey,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>, StoreError> {
+        self.inner.read_range(key, offset, len).await
+    }
 }
 
 #[async_trait::async_trait]
@@ -618,6 +626,15 @@ impl MultipartUpload for StallingUpload {
             std::future::pending::<()>().await;
         }
         self.inner.put_part(bytes).await
+    }
+    /// A copied part is a part: it stalls at `stop_at` too.
+    async fn copy_part(&mut self, src: &FileKey, offset: u64, len: u64) -> Result<(), StoreError> {
+        self.parts += 1;
+        if self.parts == self.stop_at {
+            self.reached.notify_one();
+            std::future::pending::<()>().await;
+        }
+        self.inner.copy_part(src, offset, len).await
     }
     async fn complete(self: Box<Self>) -> Result<StoredFile, StoreError> {
         self.inner.complete().await
@@ -845,11 +862,22 @@ impl FileStore for Unwritable {
     ) -> Result<PresignedUrl, StoreError> {
         self.inner.presign_get(key, ttl).await
     }
+    async fn read_range(
+        &self,
+        key: &FileKey,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>, StoreError> {
+        self.inner.read_range(key, offset, len).await
+    }
 }
 
 #[async_trait::async_trait]
 impl MultipartUpload for UnwritableUpload {
     async fn put_part(&mut self, _: &mut Vec<u8>) -> Result<(), StoreError> {
+        Err(write_failure())
+    }
+    async fn copy_part(&mut self, _: &FileKey, _: u64, _: u64) -> Result<(), StoreError> {
         Err(write_failure())
     }
     async fn complete(self: Box<Self>) -> Result<StoredFile, StoreError> {

@@ -1,13 +1,14 @@
 //! The bulk storage contract (jobs and their transitions, idempotency
-//! records, API keys, the blocked flag, rate buckets, day-bucketed
-//! activities), written once and run on SQLite and on DynamoDB in moto.
+//! records, fan-out tasks and the set of finished ones, API keys, the
+//! blocked flag, rate buckets, day-bucketed activities), written once and
+//! run on SQLite and on DynamoDB in moto.
 
 use crate::backends;
 use crate::bulk::rec;
 use exports_shared::auth::rate_limit::{take_token, RateDecision, RateLimit};
 use exports_shared::model::bulk::{
-    ApiKey, BulkJob, DateFormat, ExportFilters, ExportSpec, ExportType, ExportVersion, JobOutput,
-    JobStatus, Permission,
+    ApiKey, BulkJob, BulkTask, DateFormat, ExportFilters, ExportSpec, ExportType, ExportVersion,
+    JobOutput, JobStatus, Permission, TaskChunk, TaskPartition, TaskStatus,
 };
 use exports_shared::model::TenantId;
 use exports_shared::service::bulk::lease::{claim, fail, finish, report_progress, Claim};
@@ -62,6 +63,10 @@ macro_rules! bulk_contract_suite {
             rate_buckets_update_conditionally,
             a_contended_bucket_never_fails_a_request,
             activities_are_read_per_day_in_time_order,
+            tasks_are_put_if_absent_and_replaced_conditionally,
+            tasks_list_in_index_order_per_job_and_tenant,
+            a_finished_task_is_counted_once,
+            concurrent_marks_each_see_a_distinct_count,
         );
     };
     (@cases $backend:path; $($case:ident),* $(,)?) => {
@@ -426,4 +431,162 @@ pub async fn activities_are_read_per_day_in_time_order(s: &BulkStores) {
         .await
         .unwrap();
     assert_eq!(next_day.len(), 1);
+}
+
+/// Task `index` of `job`: one UTC day of March 2026 per index.
+fn task(job: &BulkJob, index: u32) -> BulkTask {
+    let day =
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap() + chrono::Days::new(index.into());
+    BulkTask::new(job, index, TaskPartition::Day { day }, chrono::Utc::now())
+}
+
+fn indexes(tasks: &[BulkTask]) -> Vec<u32> {
+    tasks.iter().map(|t| t.index).collect()
+}
+
+pub async fn tasks_are_put_if_absent_and_replaced_conditionally(s: &BulkStores) {
+    // GIVEN a job's two tasks, put
+    let (t, j) = (tenant(), job());
+    let first = [task(&j, 0), task(&j, 1)];
+    s.jobs.put_tasks(&t, &first).await.unwrap();
+    assert_eq!(
+        s.jobs.get_task(&t, &j.id, 1).await.unwrap(),
+        Some(first[1].clone())
+    );
+    // WHEN the job is planned again, with other data for the same tasks
+    let mut again = first.clone();
+    for task in &mut again {
+        task.attempts = 9;
+        task.status = TaskStatus::Running;
+    }
+    s.jobs.put_tasks(&t, &again).await.unwrap();
+    // THEN the stored tasks are the first ones
+    assert_eq!(s.jobs.list_tasks(&t, &j.id).await.unwrap(), first.to_vec());
+    // WHEN a task is replaced on a stale version, THEN nothing changes
+    let mut next = first[0].clone();
+    next.chunks.push(TaskChunk {
+        rows: 10,
+        bytes: 5_242_880,
+        sha256: "ab".repeat(32),
+    });
+    next.version = 1;
+    assert!(!s.jobs.replace_task(&t, &next, 4).await.unwrap(), "stale");
+    // AND on the stored version it is replaced, once
+    assert!(s.jobs.replace_task(&t, &next, 0).await.unwrap());
+    assert!(
+        !s.jobs.replace_task(&t, &next, 0).await.unwrap(),
+        "already replaced"
+    );
+    assert_eq!(
+        s.jobs.get_task(&t, &j.id, 0).await.unwrap(),
+        Some(next.clone())
+    );
+    // AND a task that was never put is not created by a replace
+    let mut missing = task(&j, 7);
+    missing.version = 1;
+    assert!(!s.jobs.replace_task(&t, &missing, 0).await.unwrap());
+    assert_eq!(s.jobs.get_task(&t, &j.id, 7).await.unwrap(), None);
+    // AND another tenant replaces nothing of this tenant's
+    let other = tenant();
+    let mut theirs = next.clone();
+    theirs.version = 2;
+    assert!(!s.jobs.replace_task(&other, &theirs, 1).await.unwrap());
+    assert_eq!(s.jobs.get_task(&t, &j.id, 0).await.unwrap(), Some(next));
+}
+
+pub async fn tasks_list_in_index_order_per_job_and_tenant(s: &BulkStores) {
+    // GIVEN a job's tasks put out of order (indexes past 9 and 99 too),
+    // another job's tasks, and another tenant's tasks of the same job id
+    let (t, other) = (tenant(), tenant());
+    let (j, k) = (job(), job());
+    let order = [3, 0, 12, 2, 100, 1, 10];
+    let tasks: Vec<BulkTask> = order.iter().map(|&i| task(&j, i)).collect();
+    s.jobs.put_tasks(&t, &tasks[..4]).await.unwrap();
+    s.jobs.put_tasks(&t, &tasks[4..]).await.unwrap();
+    s.jobs
+        .put_tasks(&t, &[task(&k, 0), task(&k, 4)])
+        .await
+        .unwrap();
+    let mut foreign = task(&j, 5);
+    foreign.attempts = 3;
+    s.jobs
+        .put_tasks(&other, std::slice::from_ref(&foreign))
+        .await
+        .unwrap();
+    // WHEN the tenant lists the job's tasks
+    let listed = s.jobs.list_tasks(&t, &j.id).await.unwrap();
+    // THEN they come in index order, only that job's, only that tenant's
+    assert_eq!(indexes(&listed), [0, 1, 2, 3, 10, 12, 100]);
+    assert!(listed.iter().all(|x| x.job_id == j.id));
+    assert_eq!(listed[4], task_like(&tasks, 10));
+    assert_eq!(
+        indexes(&s.jobs.list_tasks(&t, &k.id).await.unwrap()),
+        [0, 4]
+    );
+    assert_eq!(
+        s.jobs.list_tasks(&other, &j.id).await.unwrap(),
+        vec![foreign.clone()]
+    );
+    assert!(s.jobs.list_tasks(&other, &k.id).await.unwrap().is_empty());
+    assert!(s
+        .jobs
+        .list_tasks(&t, &BulkJob::new_id())
+        .await
+        .unwrap()
+        .is_empty());
+    // AND a task is read only under its own tenant
+    assert_eq!(s.jobs.get_task(&other, &j.id, 0).await.unwrap(), None);
+    assert_eq!(s.jobs.get_task(&t, &j.id, 5).await.unwrap(), None);
+    assert_eq!(
+        s.jobs.get_task(&other, &j.id, 5).await.unwrap(),
+        Some(foreign)
+    );
+}
+
+fn task_like(tasks: &[BulkTask], index: u32) -> BulkTask {
+    tasks.iter().find(|t| t.index == index).cloned().unwrap()
+}
+
+pub async fn a_finished_task_is_counted_once(s: &BulkStores) {
+    // GIVEN a planned job of four tasks
+    let (t, j) = (tenant(), job());
+    let tasks: Vec<BulkTask> = (0..4).map(|i| task(&j, i)).collect();
+    s.jobs.put_tasks(&t, &tasks).await.unwrap();
+    // WHEN task 2 is marked done twice (a redelivered message), THEN it counts once
+    assert_eq!(s.jobs.mark_task_done(&t, &j.id, 2).await.unwrap(), 1);
+    assert_eq!(s.jobs.mark_task_done(&t, &j.id, 2).await.unwrap(), 1);
+    // AND each other task adds one
+    assert_eq!(s.jobs.mark_task_done(&t, &j.id, 0).await.unwrap(), 2);
+    assert_eq!(s.jobs.mark_task_done(&t, &j.id, 3).await.unwrap(), 3);
+    assert_eq!(s.jobs.mark_task_done(&t, &j.id, 0).await.unwrap(), 3);
+    assert_eq!(s.jobs.mark_task_done(&t, &j.id, 1).await.unwrap(), 4);
+    assert_eq!(s.jobs.mark_task_done(&t, &j.id, 3).await.unwrap(), 4);
+    // AND another job's set and another tenant's set of the same job are their own
+    assert_eq!(s.jobs.mark_task_done(&t, &job().id, 2).await.unwrap(), 1);
+    assert_eq!(s.jobs.mark_task_done(&tenant(), &j.id, 2).await.unwrap(), 1);
+    assert_eq!(s.jobs.mark_task_done(&t, &j.id, 2).await.unwrap(), 4);
+    // AND the tasks themselves are untouched
+    assert_eq!(s.jobs.list_tasks(&t, &j.id).await.unwrap(), tasks);
+}
+
+pub async fn concurrent_marks_each_see_a_distinct_count(s: &BulkStores) {
+    // GIVEN a job of 16 tasks (never planned: the first mark creates the set)
+    let (t, j) = (tenant(), job());
+    // WHEN its 16 tasks are marked done at once, from 16 tokio tasks
+    let mut marks = Vec::new();
+    for index in 0..16 {
+        let (jobs, t, id) = (s.jobs.clone(), t.clone(), j.id.clone());
+        marks.push(tokio::spawn(async move {
+            jobs.mark_task_done(&t, &id, index).await
+        }));
+    }
+    let mut counts = Vec::new();
+    for mark in marks {
+        counts.push(mark.await.expect("the mark's task").expect("the mark"));
+    }
+    // THEN each saw a different count, 1 to 16: exactly one saw the last
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=16).collect::<Vec<u32>>());
+    // AND the set holds 16, whoever marks again
+    assert_eq!(s.jobs.mark_task_done(&t, &j.id, 15).await.unwrap(), 16);
 }

@@ -154,5 +154,5 @@ async fn migration_keeps_every_record_of_every_tenant_as_stored() {
             |r| r.get(0),
         )
         .expect("count");
-    assert_eq!((version, old_tables), (2, 0));
+    assert_eq!((version, old_tables), (3, 0));
 }

@@ -6,7 +6,7 @@ use exports_shared::model::TenantId;
 use exports_shared::store::aws::{S3Files, SqsQueue};
 use exports_shared::store::embedded::{EmbeddedFiles, EmbeddedStore};
 use exports_shared::store::files::MIN_PART_BYTES;
-use exports_shared::store::{FileKey, FileMeta, FileStore, JobMessage, JobQueue};
+use exports_shared::store::{FileKey, FileMeta, FileStore, JobMessage, JobQueue, StoreError};
 use exports_tests::backends::{moto_sdk_config, moto_url};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -180,6 +180,109 @@ async fn empty_uploads_complete_as_empty_files(files: Files) {
     assert_eq!(files.fetch(&url.url).await, Some(Vec::new()));
 }
 
+async fn read_range_reads_the_start_the_middle_and_up_to_the_end(files: Files) {
+    // GIVEN a stored file of ten bytes
+    let k = key("digits.csv");
+    files
+        .store()
+        .put(&k, b"0123456789".to_vec(), &meta())
+        .await
+        .unwrap();
+    let read = |offset: u64, len: u64| {
+        let k = k.clone();
+        let store = files.store();
+        async move { store.read_range(&k, offset, len).await.unwrap() }
+    };
+    // THEN a range at the start and one in the middle are those bytes
+    assert_eq!(read(0, 4).await, b"0123");
+    assert_eq!(read(3, 4).await, b"3456");
+    assert_eq!(read(0, 10).await, b"0123456789");
+    // AND a range over the end stops at the end, and one past it is empty
+    assert_eq!(read(8, 10).await, b"89");
+    assert_eq!(read(10, 5).await, b"");
+    assert_eq!(read(25, 5).await, b"");
+    assert_eq!(read(2, 0).await, b"");
+    // AND a file that is not there is an error, not bytes
+    assert!(matches!(
+        files.store().read_range(&key("none.csv"), 0, 4).await,
+        Err(StoreError::Corrupt(_))
+    ));
+}
+
+/// `n` bytes that differ from offset to offset, so a range read from the
+/// wrong place shows.
+fn pattern(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| b'a' + ((i / 7 + i % 13 + usize::from(seed)) % 26) as u8)
+        .collect()
+}
+
+async fn a_copied_part_counts_in_the_file_and_its_digest(files: Files) {
+    // GIVEN a stored file (a task's chunk) of 5 MiB + 1 KiB
+    let src = key("chunk.part");
+    let chunk = pattern(MIN_PART_BYTES + 1024, 3);
+    files
+        .store()
+        .put(&src, chunk.clone(), &meta())
+        .await
+        .unwrap();
+    // WHEN an upload is made of a 5 MiB part put, 5 MiB + 7 bytes of that
+    // file from offset 100 copied, and a small last part put
+    let k = key("assembled.csv");
+    let head = pattern(MIN_PART_BYTES, 1);
+    let (offset, len) = (100_usize, MIN_PART_BYTES + 7);
+    let tail = b"last,row\r\n".to_vec();
+    let mut up = files.store().start_upload(&k, &meta()).await.unwrap();
+    up.put_part(&mut head.clone()).await.unwrap();
+    up.copy_part(&src, offset as u64, len as u64).await.unwrap();
+    up.put_part(&mut tail.clone()).await.unwrap();
+    let stored = up.complete().await.unwrap();
+    // THEN its size and sha256 are those of the three pieces joined
+    let whole = [head.as_slice(), &chunk[offset..offset + len], &tail].concat();
+    assert_eq!(stored.bytes, whole.len() as u64);
+    assert_eq!(stored.sha256, sha(&whole));
+    // AND the file downloads as exactly those bytes
+    let url = files
+        .store()
+        .presign_get(&k, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let got = files.fetch(&url.url).await.expect("the assembled file");
+    assert!(got == whole, "the assembled file differs from its pieces");
+    // AND a range of it reads across the copied part's edges
+    let edge = MIN_PART_BYTES as u64 - 3;
+    assert_eq!(
+        files.store().read_range(&k, edge, 10).await.unwrap(),
+        &whole[edge as usize..edge as usize + 10]
+    );
+}
+
+async fn copying_a_missing_or_short_range_fails(files: Files) {
+    // GIVEN a stored file of 1 KiB
+    let src = key("small.part");
+    files
+        .store()
+        .put(&src, pattern(1024, 5), &meta())
+        .await
+        .unwrap();
+    let k = key("broken.csv");
+    // WHEN a part is copied from a file that is not there, THEN it fails
+    let mut up = files.store().start_upload(&k, &meta()).await.unwrap();
+    assert!(up.copy_part(&key("gone.part"), 0, 10).await.is_err());
+    up.abort().await.unwrap();
+    // AND so does a range that runs past the file's end
+    let mut up = files.store().start_upload(&k, &meta()).await.unwrap();
+    assert!(up.copy_part(&src, 1000, 100).await.is_err());
+    up.abort().await.unwrap();
+    // AND nothing was published
+    let url = files
+        .store()
+        .presign_get(&k, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(files.fetch(&url.url).await, None);
+}
+
 macro_rules! both {
     ($($case:ident),*) => {
         mod on_embedded {
@@ -195,7 +298,10 @@ both!(
     put_and_presign_round_trip,
     multipart_is_invisible_until_complete,
     aborted_uploads_leave_nothing,
-    empty_uploads_complete_as_empty_files
+    empty_uploads_complete_as_empty_files,
+    read_range_reads_the_start_the_middle_and_up_to_the_end,
+    a_copied_part_counts_in_the_file_and_its_digest,
+    copying_a_missing_or_short_range_fails
 );
 
 fn job(id: &str) -> JobMessage {

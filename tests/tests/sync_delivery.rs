@@ -65,6 +65,14 @@ impl FileStore for FullDisk {
     async fn presign_get(&self, key: &FileKey, ttl: Duration) -> Result<PresignedUrl, StoreError> {
         self.0.presign_get(key, ttl).await
     }
+    async fn read_range(
+        &self,
+        key: &FileKey,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>, StoreError> {
+        self.0.read_range(key, offset, len).await
+    }
 }
 
 async fn gzip_is_used_inline_when_the_client_accepts_it(fx: Fixture) {

@@ -103,9 +103,8 @@ fn the_sqs_event_carries_a_job_message() {
     assert_eq!(msg.tenant.as_str(), exports_tests::TENANT_A);
 }
 
-#[test]
-fn the_bulk_worker_runs_with_two_malloc_arenas() {
-    // GIVEN the bulk worker's resource in the template
+/// The lines of the bulk worker's resource in the template.
+fn worker_resource() -> String {
     let t = template();
     let starts_resource = |l: &str| l.starts_with("  ") && !l.starts_with("   ");
     let worker: Vec<&str> = t
@@ -116,7 +115,70 @@ fn the_bulk_worker_runs_with_two_malloc_arenas() {
         .map(|(_, l)| l)
         .collect();
     assert!(worker.len() > 10, "worker resource not found");
-    let worker = worker.join("\n");
+    worker.join("\n")
+}
+
+/// The actions of the worker's policy statements on `resource` (the text
+/// after `Resource: `).
+fn worker_actions_on(resource: &str) -> BTreeSet<String> {
+    let worker = worker_resource();
+    let lines: Vec<&str> = worker.lines().collect();
+    let mut actions = BTreeSet::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim() != format!("Resource: {resource}") {
+            continue;
+        }
+        // The statement's Action line is above its Resource, below its Sid.
+        let action = lines[..i]
+            .iter()
+            .rev()
+            .take_while(|l| !l.trim_start().starts_with("- Sid:"))
+            .find_map(|l| l.trim().strip_prefix("Action: "))
+            .unwrap_or_else(|| panic!("no Action above Resource: {resource}"));
+        actions.extend(
+            action
+                .trim_matches(['[', ']'])
+                .split(',')
+                .map(|a| a.trim().to_string()),
+        );
+    }
+    actions
+}
+
+#[test]
+fn the_bulk_worker_may_do_what_fan_out_asks_of_its_stores() {
+    // GIVEN the worker's policies
+    let table = worker_actions_on("!GetAtt ExportsTable.Arn");
+    let bucket = worker_actions_on("!Sub ${ExportsBucket.Arn}/*/bulk/*");
+    let queue = worker_actions_on("!GetAtt ExportJobsQueue.Arn");
+    // THEN on the Exports table it can claim jobs, list a job's tasks and
+    // ADD to the set of finished tasks
+    for action in [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    ] {
+        assert!(table.contains(action), "{action} on Exports: {table:?}");
+    }
+    // AND on bulk files it can upload, read chunks back (ranged GetObject,
+    // and the source side of UploadPartCopy), abort and delete
+    for action in [
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:AbortMultipartUpload",
+        "s3:DeleteObject",
+    ] {
+        assert!(bucket.contains(action), "{action} on bulk/*: {bucket:?}");
+    }
+    // AND it can queue tasks and continuations
+    assert!(queue.contains("sqs:SendMessage"), "{queue:?}");
+}
+
+#[test]
+fn the_bulk_worker_runs_with_two_malloc_arenas() {
+    // GIVEN the bulk worker's resource in the template
+    let worker = worker_resource();
     // THEN it sets the malloc arena cap that `make bench` measures W4 with
     // (bench/src/workloads.rs, W4_MALLOC_ARENA_MAX)
     assert!(worker.contains("MALLOC_ARENA_MAX: \"2\""), "{worker}");

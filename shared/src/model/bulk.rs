@@ -197,9 +197,15 @@ impl BulkJob {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum TaskPartition {
-    Day { day: chrono::NaiveDate },
+    Day {
+        day: chrono::NaiveDate,
+    },
     /// Shards `from..to` of `shards`.
-    Shards { shards: u32, from: u32, to: u32 },
+    Shards {
+        shards: u32,
+        from: u32,
+        to: u32,
+    },
     All,
 }
 

@@ -71,9 +71,7 @@ pub trait BulkJobStore: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError`] when the store fails.
-    async fn put_tasks(&self, tenant: &TenantId, tasks: &[BulkTask]) -> Result<(), StoreError> {
-        Err(StoreError::Corrupt("TEMP: not implemented".into()))
-    }
+    async fn put_tasks(&self, tenant: &TenantId, tasks: &[BulkTask]) -> Result<(), StoreError>;
     /// One task of the tenant's job, `None` when absent.
     ///
     /// # Errors
@@ -83,9 +81,7 @@ pub trait BulkJobStore: Send + Sync {
         tenant: &TenantId,
         job_id: &str,
         index: u32,
-    ) -> Result<Option<BulkTask>, StoreError> {
-        Err(StoreError::Corrupt("TEMP: not implemented".into()))
-    }
+    ) -> Result<Option<BulkTask>, StoreError>;
     /// Replaces the task if its stored version is still `expected_version`;
     /// `false` when it is not (or the task is gone).
     ///
@@ -96,17 +92,16 @@ pub trait BulkJobStore: Send + Sync {
         tenant: &TenantId,
         task: &BulkTask,
         expected_version: u64,
-    ) -> Result<bool, StoreError> {
-        Err(StoreError::Corrupt("TEMP: not implemented".into()))
-    }
+    ) -> Result<bool, StoreError>;
     /// The job's tasks in index order.
     ///
     /// # Errors
     /// [`StoreError`] when the store fails.
-    async fn list_tasks(&self, tenant: &TenantId, job_id: &str)
-        -> Result<Vec<BulkTask>, StoreError> {
-        Err(StoreError::Corrupt("TEMP: not implemented".into()))
-    }
+    async fn list_tasks(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+    ) -> Result<Vec<BulkTask>, StoreError>;
     /// Adds `index` to the job's set of finished tasks in one atomic,
     /// conditional write (adding it again changes nothing) and returns how
     /// many tasks the set holds: the task that brings it to the job's task
@@ -119,9 +114,7 @@ pub trait BulkJobStore: Send + Sync {
         tenant: &TenantId,
         job_id: &str,
         index: u32,
-    ) -> Result<u32, StoreError> {
-        Err(StoreError::Corrupt("TEMP: not implemented".into()))
-    }
+    ) -> Result<u32, StoreError>;
 }
 
 /// A token bucket's stored state.

@@ -131,9 +131,7 @@ pub trait FileStore: Send + Sync {
     /// [`StoreError::Corrupt`] when there is no such file, or
     /// [`StoreError::Backend`] when the store fails.
     async fn read_range(&self, key: &FileKey, offset: u64, len: u64)
-        -> Result<Vec<u8>, StoreError> {
-        Err(StoreError::Corrupt("TEMP: not implemented".into()))
-    }
+        -> Result<Vec<u8>, StoreError>;
 }
 
 /// A streamed upload in progress.
@@ -156,9 +154,7 @@ pub trait MultipartUpload: Send {
     ///
     /// # Errors
     /// [`StoreError`] when `src` is missing or shorter, or the store fails.
-    async fn copy_part(&mut self, src: &FileKey, offset: u64, len: u64) -> Result<(), StoreError> {
-        Err(StoreError::Corrupt("TEMP: not implemented".into()))
-    }
+    async fn copy_part(&mut self, src: &FileKey, offset: u64, len: u64) -> Result<(), StoreError>;
     /// Makes the file visible and returns its size and digest.
     async fn complete(self: Box<Self>) -> Result<StoredFile, StoreError>;
     /// Discards every part; nothing becomes visible.

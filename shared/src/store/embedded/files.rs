@@ -20,7 +20,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -217,6 +217,35 @@ impl EmbeddedFiles {
     }
 }
 
+/// Bytes read from a stored file per step of [`EmbeddedUpload::copy_part`].
+const COPY_BUFFER_BYTES: usize = 256 * 1024;
+
+/// The stored file of `key` (its content, not an upload in progress),
+/// opened and positioned at `offset`, with its length.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] when there is no such file (a missing file is
+/// a key the caller believed it had written: stored state that disagrees
+/// with itself); [`StoreError::Backend`] when it cannot be read.
+async fn open_at(
+    store: &EmbeddedFiles,
+    key: &FileKey,
+    offset: u64,
+) -> Result<(tokio::fs::File, u64), StoreError> {
+    let mut file = match tokio::fs::File::open(store.content_path(key)).await {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(StoreError::Corrupt(format!("no file at {}", key.as_str())))
+        }
+        Err(e) => return Err(StoreError::backend("open file", e)),
+    };
+    let size = file.metadata().await.map_err(io("read file size"))?.len();
+    file.seek(std::io::SeekFrom::Start(offset.min(size)))
+        .await
+        .map_err(io("seek file"))?;
+    Ok((file, size))
+}
+
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
@@ -276,6 +305,24 @@ impl FileStore for EmbeddedFiles {
         Ok(())
     }
 
+    /// A seek and a read of the stored file; a missing file is
+    /// [`StoreError::Corrupt`].
+    async fn read_range(
+        &self,
+        key: &FileKey,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>, StoreError> {
+        let (file, size) = open_at(self, key, offset).await?;
+        let available = size.saturating_sub(offset).min(len);
+        let mut out = Vec::with_capacity(usize::try_from(available).unwrap_or(0));
+        file.take(available)
+            .read_to_end(&mut out)
+            .await
+            .map_err(io("read file"))?;
+        Ok(out)
+    }
+
     async fn presign_get(&self, key: &FileKey, ttl: Duration) -> Result<PresignedUrl, StoreError> {
         let expires_at = chrono::Utc::now() + chrono::Duration::seconds(ttl.as_secs() as i64);
         let expires = expires_at.timestamp();
@@ -322,6 +369,49 @@ impl MultipartUpload for EmbeddedUpload {
             .await
             .map_err(io("write part"))?;
         part.clear();
+        Ok(())
+    }
+
+    /// Appends the range of the stored file to the part file, through the
+    /// digest, [`COPY_BUFFER_BYTES`] at a time. `src` must hold the whole
+    /// range (checked before anything is written); an empty range appends
+    /// nothing.
+    async fn copy_part(&mut self, src: &FileKey, offset: u64, len: u64) -> Result<(), StoreError> {
+        if len == 0 {
+            return Ok(());
+        }
+        let (source, size) = open_at(&self.store, src, offset).await?;
+        if offset.checked_add(len).is_none_or(|end| end > size) {
+            return Err(StoreError::Corrupt(format!(
+                "{} holds {size} bytes, not {offset}..{offset}+{len}",
+                src.as_str()
+            )));
+        }
+        let mut source = source.take(len);
+        let mut buf = vec![0; COPY_BUFFER_BYTES.min(usize::try_from(len).unwrap_or(usize::MAX))];
+        let mut copied: u64 = 0;
+        loop {
+            let n = source
+                .read(&mut buf)
+                .await
+                .map_err(io("read copied part"))?;
+            if n == 0 {
+                break;
+            }
+            let chunk = buf.get(..n).unwrap_or_default();
+            self.digest.update(chunk);
+            self.file()?
+                .write_all(chunk)
+                .await
+                .map_err(io("write copied part"))?;
+            copied += n as u64;
+        }
+        if copied != len {
+            return Err(StoreError::Corrupt(format!(
+                "{} ended after {copied} of {len} bytes copied",
+                src.as_str()
+            )));
+        }
         Ok(())
     }
 

@@ -24,7 +24,36 @@ use std::sync::{Arc, Mutex};
 /// households, and `activities (pk, sk, data)` for activities.
 /// Version 2 orders text by `str::to_lowercase` (a final sigma folds to
 /// `ς`): the indexes on `rs_text` columns are rebuilt.
-const SCHEMA_VERSION: i64 = 2;
+/// Version 3 adds the fan-out tables: `bulk_tasks` (one row per task of a
+/// job, [`TASKS_SCHEMA`]) and `bulk_tasks_done` (the set of a job's finished
+/// tasks). An older build refuses a version-3 database (see [`migrate`]).
+const SCHEMA_VERSION: i64 = 3;
+
+/// The tables of version 3, created by [`migrate`] (never by [`SCHEMA`], so
+/// a database only has them once its version says so). Both are scoped by
+/// tenant and job:
+///
+/// - `bulk_tasks`: a job's tasks, `data` the [`crate::model::bulk::BulkTask`]
+///   JSON and `version` its version, the column every conditional replace
+///   compares;
+/// - `bulk_tasks_done`: one row per finished task; its primary key makes
+///   adding an index twice a no-op, so the set's size is a `COUNT`.
+const TASKS_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS bulk_tasks (
+    tenant     TEXT NOT NULL,
+    job        TEXT NOT NULL,
+    task_index INTEGER NOT NULL,
+    data       TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    PRIMARY KEY (tenant, job, task_index)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bulk_tasks_done (
+    tenant     TEXT NOT NULL,
+    job        TEXT NOT NULL,
+    task_index INTEGER NOT NULL,
+    PRIMARY KEY (tenant, job, task_index)
+) WITHOUT ROWID;
+";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS activities (
@@ -139,8 +168,9 @@ impl EmbeddedStore {
 /// Brings a database to [`SCHEMA_VERSION`] in one transaction: creates the
 /// entity tables and, from version 0, moves every record of the old
 /// `entities` table into them (same tenant, shard and id, the same JSON)
-/// and its activities into `activities`, then drops it. A crash part-way
-/// leaves version 0 as it was.
+/// and its activities into `activities`, then drops it; below version 3 it
+/// creates the task tables ([`TASKS_SCHEMA`]). A crash part-way leaves the
+/// database at the version it had.
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -185,6 +215,10 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     if version == 1 {
         tx.execute_batch("REINDEX rs_text")
             .map_err(sql_err("rebuild the text indexes"))?;
+    }
+    if version < 3 {
+        tx.execute_batch(TASKS_SCHEMA)
+            .map_err(sql_err("create the task tables"))?;
     }
     // Written only when it changes: on a current database opening takes no
     // write lock, so the server can open while an import holds it.
