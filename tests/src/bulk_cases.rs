@@ -645,11 +645,12 @@ impl MultipartUpload for StallingUpload {
 }
 
 pub async fn a_crash_mid_upload_leaves_no_file_and_a_retry_finishes(fx: BulkFixture) {
-    // GIVEN a third tenant's contacts: 30,000 on the embedded backend, so the
-    // worker dies between a 5 MiB part and the next; 300 in moto (too slow
-    // for 30,000), where it dies at its first part
+    // GIVEN a third tenant's contacts: 30,000 on the embedded backend (a
+    // 6.6 MB file from 4 tasks, whose chunks the assembly merges into one
+    // part), 300 in moto (too slow for 30,000); the worker dies in the
+    // assembly, at the file's first part, after every task was done
     let local = fx.local_files.is_some();
-    let (contacts, stop_at) = if local { (30_000, 2) } else { (300, 1) };
+    let (contacts, stop_at) = if local { (30_000, 1) } else { (300, 1) };
     let tenant = TenantId::new("c3c3c3c3-0000-4000-8000-0000000000c3");
     exports_local::demo::configure_tenant(fx.config.as_ref(), &tenant)
         .await
@@ -686,7 +687,7 @@ pub async fn a_crash_mid_upload_leaves_no_file_and_a_retry_finishes(fx: BulkFixt
         job_id: id.clone(),
         task: None,
     };
-    // WHEN the worker is killed between its first and second part
+    // WHEN the worker is killed while it assembles the file
     let reached = Arc::new(tokio::sync::Notify::new());
     let mut crashing = fx.worker.clone();
     crashing.page_size = 500;
@@ -699,10 +700,14 @@ pub async fn a_crash_mid_upload_leaves_no_file_and_a_retry_finishes(fx: BulkFixt
         stop_at,
         reached: reached.clone(),
     });
-    let task = tokio::spawn(async move { run_job(&crashing, &msg).await });
-    tokio::time::timeout(std::time::Duration::from_secs(120), reached.notified())
-        .await
-        .expect("the worker reached its second part");
+    let mut task = tokio::spawn(async move { run_job(&crashing, &msg).await });
+    tokio::select! {
+        () = reached.notified() => {}
+        ended = &mut task => panic!("the worker ended before the part: {ended:?}"),
+        () = tokio::time::sleep(std::time::Duration::from_secs(120)) => {
+            panic!("the worker did not reach the part")
+        }
+    }
     task.abort();
     assert!(task.await.unwrap_err().is_cancelled());
     // THEN the job is in progress and no file is visible

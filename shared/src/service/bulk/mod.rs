@@ -191,18 +191,29 @@ pub enum WorkerError {
 
 /// Runs a whole job in this process: its message, then every task message
 /// it queues (and every continuation), in order, with no delivery limit.
-/// The outcome is the last message's: [`JobOutcome::Finished`] when the
-/// job was written.
+/// The outcome is the first that ended the job ([`JobOutcome::Finished`]
+/// when this run wrote the file, `Failed`, `Cancelled`), else the last
+/// message's.
 ///
 /// # Errors
 /// As [`run_delivery`]: the first message that fails stops the run.
 pub async fn run_job(deps: &WorkerDeps, msg: &JobMessage) -> Result<JobOutcome, WorkerError> {
     let queue = LocalQueue::default();
     let mut outcome = run_delivery(deps, &queue, msg, Delivery::UNLIMITED).await?;
-    while let Some(next) = queue.pop() {
+    let mut ended = None;
+    loop {
+        if ended.is_none()
+            && matches!(
+                outcome,
+                JobOutcome::Finished(_) | JobOutcome::Failed(_) | JobOutcome::Cancelled
+            )
+        {
+            ended = Some(outcome.clone());
+        }
+        let Some(next) = queue.pop() else { break };
         outcome = run_delivery(deps, &queue, &next, Delivery::UNLIMITED).await?;
     }
-    Ok(outcome)
+    Ok(ended.unwrap_or(outcome))
 }
 
 /// The queue of [`run_job`]: messages kept in order, in memory.
