@@ -162,6 +162,7 @@ fn the_links_name_operations_of_the_document() {
         .filter_map(|(_, l)| l["operationId"].as_str())
         .collect();
     assert!(targets.contains("getBulkExport"), "{targets:?}");
+    assert!(targets.contains("cancelBulkExport"), "{targets:?}");
     assert!(targets.contains("getExportLog"), "{targets:?}");
     let download = links
         .iter()
@@ -187,11 +188,10 @@ fn readme_calls() -> Vec<(String, String)> {
                 .chars()
                 .take_while(|c| !matches!(c, '"' | ' ' | '?' | '\''))
                 .collect();
-            let method = if piece.contains("-X POST") {
-                "POST"
-            } else {
-                "GET"
-            };
+            let method = ["POST", "DELETE"]
+                .into_iter()
+                .find(|m| piece.contains(&format!("-X {m}")))
+                .unwrap_or("GET");
             out.push((method.to_string(), path));
         }
     }
