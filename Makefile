@@ -105,11 +105,12 @@ openapi-lint: venv
 ## the context headers and the API key its banner prints
 ## (openapi/schemathesis.toml). Generated and mutated requests (positive and
 ## negative), the document's examples, boundary values, and stateful runs
-## along the document's links (create an export then GET it; create a log
-## then fetch and download it). Checks: no 5xx, responses conform to the
-## schema, status codes, content types and headers are documented. None is
-## excluded (schemathesis's other checks judge what the document does not
-## promise: e.g. unsupported_method wants 405 where API Gateway answers 404). Bounded: a fixed seed, SCHEMATHESIS_EXAMPLES cases per
+## along the document's links (create an export then GET it or cancel it;
+## create a log then fetch and download it). Checks: no 5xx, responses
+## conform to the schema, status codes, content types and headers are
+## documented. None is excluded (schemathesis's other checks judge what the
+## document does not promise: e.g. unsupported_method wants 405 where API
+## Gateway answers 404). Bounded: a fixed seed, SCHEMATHESIS_EXAMPLES cases per
 ## operation and phase, one worker, so a run is reproducible and its time
 ## predictable (under 2 minutes on 2 cores, the build apart).
 ##
