@@ -220,6 +220,7 @@ pub async fn cancel_works_at_every_stage(fx: BulkFixture) {
     assert_eq!(resp.status(), 409);
     let body = json_body(&resp);
     assert_eq!(body["status"], 409);
+    assert_eq!(body["error"], "Conflict");
     assert!(
         body["message"]
             .as_str()

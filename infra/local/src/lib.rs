@@ -11,6 +11,7 @@ pub mod demo;
 pub mod generate;
 pub mod import;
 pub mod lock;
+pub mod openapi;
 pub mod options;
 pub mod serve;
 pub mod start;

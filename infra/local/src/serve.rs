@@ -5,8 +5,10 @@
 //! send, converted by `lambda_http` as on Lambda, and given to the same
 //! handler the Lambda entry point calls: local behaviour is Lambda
 //! behaviour. Signed `/files/...` links stand in for S3 presigned
-//! GETs and are streamed from disk ([`download`]). Connections are served
-//! under [`Limits`]: timeouts and a cap (`serve/conn.rs`).
+//! GETs and are streamed from disk ([`download`]); `GET /openapi.json` and
+//! `GET /openapi.yaml` answer the OpenAPI document ([`crate::openapi`]).
+//! Connections are served under [`Limits`]: timeouts and a cap
+//! (`serve/conn.rs`).
 
 mod conn;
 pub mod download;
@@ -14,6 +16,7 @@ pub mod limits;
 
 pub use limits::Limits;
 
+use crate::openapi::{self, OpenApi};
 use axum::body::Body as AxumBody;
 use axum::extract::{ConnectInfo, Request as AxumRequest, State};
 use axum::response::Response as AxumResponse;
@@ -40,6 +43,8 @@ pub struct App {
     pub config_api: config_api::Deps,
     pub bulk_exports: bulk_export_api::Deps,
     pub files: EmbeddedFiles,
+    /// The OpenAPI document, converted to JSON once at start.
+    pub openapi: OpenApi,
 }
 
 /// The path prefix of signed file links.
@@ -195,6 +200,9 @@ async fn dispatch(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: AxumRequest,
 ) -> AxumResponse {
+    if let Some(resp) = openapi_document(&served.app.openapi, req.method(), req.uri().path()) {
+        return resp;
+    }
     if req.uri().path().starts_with(FILES_PREFIX) {
         let link = req
             .uri()
@@ -219,6 +227,32 @@ async fn dispatch(
         peer,
     };
     to_axum(route(&served.app, incoming).await)
+}
+
+/// `GET /openapi.json` or `GET /openapi.yaml`: the OpenAPI document, which
+/// no function serves (any other method is the gateway's 404, as for any
+/// unrouted request).
+fn openapi_document(spec: &OpenApi, method: &http::Method, path: &str) -> Option<AxumResponse> {
+    if method != http::Method::GET {
+        return None;
+    }
+    let (body, content_type) = match path {
+        openapi::JSON_PATH => (spec.json().to_string(), "application/json"),
+        openapi::YAML_PATH => (spec.yaml().to_string(), openapi::YAML_CONTENT_TYPE),
+        _ => return None,
+    };
+    let mut resp = AxumResponse::new(AxumBody::from(body));
+    let headers = resp.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
+    // Browser-based tools (Swagger UI, Postman on the web) may fetch it.
+    headers.insert(
+        http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        http::HeaderValue::from_static("*"),
+    );
+    Some(resp)
 }
 
 /// API Gateway HTTP API's payload limit (10 MB): a larger request never

@@ -143,6 +143,7 @@ pub async fn start(
         config_api,
         bulk_exports,
         files,
+        openapi: crate::openapi::OpenApi::load()?,
     };
     print_banner(port, &token);
     print_bulk_banner(port, &api_key);
@@ -184,6 +185,7 @@ Exports service listening on http://127.0.0.1:{port}
   tenant   {t}
   user     {user} ({email}, TENANT_STAFF)
   token    {token}
+  openapi  http://127.0.0.1:{port}/openapi.json (import it in Postman or Insomnia)
 
 Try the first example of the API docs (active contacts to CSV):
 

@@ -85,6 +85,7 @@ impl HttpError {
             403 => "Forbidden",
             404 => "Not Found",
             405 => "Method Not Allowed",
+            409 => "Conflict",
             413 => "Payload Too Large",
             415 => "Unsupported Media Type",
             422 => "Unprocessable Entity",
