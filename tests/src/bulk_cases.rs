@@ -14,12 +14,13 @@ use exports_shared::store::{
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-pub use crate::bulk_fanout_cases::{
-    a_job_cancelled_between_its_tasks_leaves_no_chunk_and_no_file,
-    an_activities_export_runs_as_one_task_per_day, one_worker_and_eight_workers_write_the_same_bytes,
-};
 pub use crate::bulk_cancel_cases::{
     a_gzip_export_decompresses_to_exactly_the_plain_file, cancel_works_at_every_stage,
+};
+pub use crate::bulk_fanout_cases::{
+    a_job_cancelled_between_its_tasks_leaves_no_chunk_and_no_file,
+    an_activities_export_runs_as_one_task_per_day,
+    one_worker_and_eight_workers_write_the_same_bytes,
 };
 
 /// Instantiates every case over a fixture constructor.

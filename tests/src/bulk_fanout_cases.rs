@@ -158,7 +158,10 @@ pub async fn an_activities_export_runs_as_one_task_per_day(fx: BulkFixture) {
     assert!(chunk_stored(&fx, &id, 4, 0).await);
     // WHEN the others run, the last one assembles the file
     let mut last = None;
-    for m in tasks.iter().filter(|m| ![Some(0), Some(4), Some(6)].contains(&m.task)) {
+    for m in tasks
+        .iter()
+        .filter(|m| ![Some(0), Some(4), Some(6)].contains(&m.task))
+    {
         last = Some(
             run_delivery(&fx.worker, &queue, m, Delivery::UNLIMITED)
                 .await
@@ -168,9 +171,15 @@ pub async fn an_activities_export_runs_as_one_task_per_day(fx: BulkFixture) {
     assert!(matches!(last, Some(JobOutcome::Finished(_))), "{last:?}");
     // THEN the file holds the 14 activities in time order, once each
     let s = status(&fx, &id).await;
-    assert_eq!((s["status"].as_str(), s["rows"].as_u64()), (Some("finished"), Some(14)));
+    assert_eq!(
+        (s["status"].as_str(), s["rows"].as_u64()),
+        (Some("finished"), Some(14))
+    );
     assert_eq!(s["tasks"], json!({"done": 7, "total": 7}));
-    let file = fx.download(s["fileUrl"].as_str().expect("url")).await.expect("file");
+    let file = fx
+        .download(s["fileUrl"].as_str().expect("url"))
+        .await
+        .expect("file");
     assert_eq!(s["sha256"].as_str(), Some(sha256(&file).as_str()));
     let rows = parse_csv(&file, b',');
     assert_eq!(rows[0][0], "id");
@@ -181,7 +190,10 @@ pub async fn an_activities_export_runs_as_one_task_per_day(fx: BulkFixture) {
     assert_eq!(ids, expected);
     // AND no chunk is left behind, and a redelivered task does nothing
     for task in 0..7 {
-        assert!(!chunk_stored(&fx, &id, task, 0).await, "task {task}'s chunk");
+        assert!(
+            !chunk_stored(&fx, &id, task, 0).await,
+            "task {task}'s chunk"
+        );
     }
     let again = run_delivery(&fx.worker, &queue, &tasks[3], Delivery::UNLIMITED)
         .await
@@ -217,9 +229,18 @@ pub async fn one_worker_and_eight_workers_write_the_same_bytes(fx: BulkFixture) 
         // THEN both files are byte for byte the same
         let (sa, sb) = (status(&fx, &one).await, status(&fx, &eight).await);
         assert_eq!(sa["status"], "finished", "{sa}");
-        assert_eq!((&sa["sha256"], &sa["bytes"], &sa["rows"]), (&sb["sha256"], &sb["bytes"], &sb["rows"]));
-        let fa = fx.download(sa["fileUrl"].as_str().expect("url")).await.expect("file");
-        let fb = fx.download(sb["fileUrl"].as_str().expect("url")).await.expect("file");
+        assert_eq!(
+            (&sa["sha256"], &sa["bytes"], &sa["rows"]),
+            (&sb["sha256"], &sb["bytes"], &sb["rows"])
+        );
+        let fa = fx
+            .download(sa["fileUrl"].as_str().expect("url"))
+            .await
+            .expect("file");
+        let fb = fx
+            .download(sb["fileUrl"].as_str().expect("url"))
+            .await
+            .expect("file");
         assert!(fa == fb, "the files differ");
         assert_eq!(sa["sha256"].as_str(), Some(sha256(&fa).as_str()));
     }

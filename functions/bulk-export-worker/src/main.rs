@@ -1,8 +1,8 @@
 //! Lambda entry point of `bulk-export-worker`: tracing, config and clients
 //! once per cold start, then the SQS handler.
 
-use exports_shared::config::{self, Backend, ConfigError, Settings};
 use bulk_export_worker::Worker;
+use exports_shared::config::{self, Backend, ConfigError, Settings};
 use exports_shared::service::bulk::WorkerDeps;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -28,7 +28,10 @@ async fn setup() -> Result<Worker, ConfigError> {
 
 /// The invocation's deadline (Unix milliseconds) as an [`Instant`].
 fn deadline(deadline_ms: u64) -> Option<Instant> {
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_millis() as u64;
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_millis() as u64;
     Some(Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)))
 }
 
@@ -44,7 +47,9 @@ async fn main() -> Result<(), Error> {
         |event: LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {
             let worker = worker.clone();
             let until = deadline(event.context.deadline);
-            async move { Ok::<_, Error>(bulk_export_worker::handle(&worker, event.payload, until).await) }
+            async move {
+                Ok::<_, Error>(bulk_export_worker::handle(&worker, event.payload, until).await)
+            }
         },
     ))
     .await

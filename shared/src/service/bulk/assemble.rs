@@ -198,11 +198,13 @@ async fn read_into(
 ) -> Result<(), WorkerError> {
     let bytes = deps.files.read_range(key, offset, len).await?;
     if bytes.len() as u64 != len {
-        return Err(WorkerError::Store(crate::store::StoreError::Corrupt(format!(
-            "chunk {} holds {} bytes, {len} expected",
-            key.as_str(),
-            bytes.len()
-        ))));
+        return Err(WorkerError::Store(crate::store::StoreError::Corrupt(
+            format!(
+                "chunk {} holds {} bytes, {len} expected",
+                key.as_str(),
+                bytes.len()
+            ),
+        )));
     }
     buf.extend_from_slice(&bytes);
     Ok(())

@@ -36,7 +36,9 @@ impl ChunkWriter {
         capacity: usize,
     ) -> Self {
         let mut builder = csv::WriterBuilder::new();
-        builder.delimiter(delimiter).terminator(csv::Terminator::CRLF);
+        builder
+            .delimiter(delimiter)
+            .terminator(csv::Terminator::CRLF);
         let csv = builder.from_writer(PartWriter::new(compression, Vec::with_capacity(capacity)));
         let record_cells = vec![String::new(); cols.len()];
         ChunkWriter {
@@ -80,9 +82,14 @@ impl ChunkWriter {
     }
 
     /// Bytes in the current chunk so far (compressed, with gzip; the
-    /// compressor may hold a little more).
-    pub(super) fn len(&self) -> usize {
-        self.csv.get_ref().len()
+    /// compressor may hold a little more). The CSV writer's own buffer is
+    /// flushed into the chunk first, so small chunks are measured exactly.
+    ///
+    /// # Errors
+    /// When the CSV cannot be flushed.
+    pub(super) fn len(&mut self) -> Result<usize, WorkerError> {
+        self.csv.flush()?;
+        Ok(self.csv.get_ref().len())
     }
 
     /// Whether nothing was written to the current chunk.
@@ -96,9 +103,10 @@ impl ChunkWriter {
     /// # Errors
     /// When the CSV or the compressor cannot be flushed.
     pub(super) fn take(&mut self) -> Result<(Vec<u8>, u64), WorkerError> {
-        let fresh = self
-            .builder
-            .from_writer(PartWriter::new(self.compression, Vec::with_capacity(self.capacity)));
+        let fresh = self.builder.from_writer(PartWriter::new(
+            self.compression,
+            Vec::with_capacity(self.capacity),
+        ));
         let full = std::mem::replace(&mut self.csv, fresh);
         let bytes = full
             .into_inner()
@@ -138,6 +146,7 @@ impl PartWriter {
     }
 
     /// The part's buffer, to hand to the store and clear.
+    #[cfg(test)]
     fn part(&mut self) -> &mut Vec<u8> {
         match self {
             PartWriter::Plain(v) => v,

@@ -430,8 +430,8 @@ async fn leased_task_update(
     now: DateTime<Utc>,
     change: impl FnOnce(&mut BulkTask),
 ) -> Result<bool, StoreError> {
-    let holds = task.status == TaskStatus::Running
-        && task.lease.as_ref().is_some_and(|l| l.owner == owner);
+    let holds =
+        task.status == TaskStatus::Running && task.lease.as_ref().is_some_and(|l| l.owner == owner);
     if !holds {
         return Ok(false);
     }

@@ -406,8 +406,15 @@ async fn run_task(
     match run {
         Ok(TaskEnd::Done) => complete(deps, tenant, &job, index, &owner, delivery).await,
         Ok(TaskEnd::HandedOn) => {
-            if !jobs::release_task(deps.jobs.as_ref(), tenant, &mut task, &owner, true, Utc::now())
-                .await?
+            if !jobs::release_task(
+                deps.jobs.as_ref(),
+                tenant,
+                &mut task,
+                &owner,
+                true,
+                Utc::now(),
+            )
+            .await?
             {
                 return Err(WorkerError::LeaseLost);
             }
@@ -431,9 +438,15 @@ async fn run_task(
             abort(deps, tenant, &job.id, STORAGE_FAILED).await
         }
         Err(e) => {
-            let released =
-                jobs::release_task(deps.jobs.as_ref(), tenant, &mut task, &owner, false, Utc::now())
-                    .await;
+            let released = jobs::release_task(
+                deps.jobs.as_ref(),
+                tenant,
+                &mut task,
+                &owner,
+                false,
+                Utc::now(),
+            )
+            .await;
             if let Err(r) = released {
                 tracing::warn!(error = ?r, job = %job.id, task = index, "releasing the task failed");
             }
@@ -574,4 +587,3 @@ fn filter_for(spec: &crate::model::bulk::ExportSpec) -> impl Fn(&Record) -> bool
         true
     }
 }
-

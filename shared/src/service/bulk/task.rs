@@ -82,9 +82,7 @@ pub(super) async fn write_task(
         settings.locale.as_deref(),
         settings.timezone.as_deref(),
     )
-    .map_err(|e| {
-        WorkerError::Invalid(format!("The account's locale settings are invalid: {e}"))
-    })?;
+    .map_err(|e| WorkerError::Invalid(format!("The account's locale settings are invalid: {e}")))?;
     let custom = match (spec.export_type, spec.version) {
         (ExportType::Contacts, ExportVersion::V2) => {
             deps.config
@@ -121,7 +119,7 @@ pub(super) async fn write_task(
             out.row(record)?;
         }
         cursor = after;
-        if out.len() >= part_bytes {
+        if out.len()? >= part_bytes {
             store_chunk(deps, tenant, task, owner, &mut out, cursor.clone()).await?;
             heartbeat = Instant::now();
             if let Some(status) = ended(deps, tenant, &job.id).await? {
