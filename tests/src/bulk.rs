@@ -33,6 +33,8 @@ pub struct BulkFixture {
     pub files: Arc<dyn FileStore>,
     /// Local files (signed links checked locally); `None` on S3.
     pub local_files: Option<EmbeddedFiles>,
+    /// The S3 client and bucket behind `files` in moto; `None` locally.
+    pub s3: Option<(aws_sdk_s3::Client, String)>,
     pub api: bulk_export_api::Deps,
     pub worker: WorkerDeps,
     /// Tenant A's key with both permissions.
@@ -187,20 +189,20 @@ impl BulkFixture {
             .queue_url
             .expect("queue url");
         let dir = tempfile::tempdir().expect("temp dir");
-        Some(
-            BulkFixture::build(
-                store.clone(),
-                store.clone(),
-                Arc::new(DynamoBulkJobs::new(store.client().clone(), table)),
-                store.clone(),
-                store.clone(),
-                Arc::new(S3Files::new(s3, bucket)),
-                None,
-                Arc::new(SqsQueue::new(sqs, queue)),
-                dir,
-            )
-            .await,
+        let mut fx = BulkFixture::build(
+            store.clone(),
+            store.clone(),
+            Arc::new(DynamoBulkJobs::new(store.client().clone(), table)),
+            store.clone(),
+            store.clone(),
+            Arc::new(S3Files::new(s3.clone(), bucket.clone())),
+            None,
+            Arc::new(SqsQueue::new(sqs, queue)),
+            dir,
         )
+        .await;
+        fx.s3 = Some((s3, bucket));
+        Some(fx)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -279,6 +281,7 @@ impl BulkFixture {
             activities,
             files,
             local_files,
+            s3: None,
             api,
             worker,
             key_a: made[0].clone(),
