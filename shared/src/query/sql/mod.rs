@@ -145,7 +145,6 @@ pub fn compile(q: &EntityQuery, tenant: &TenantId, dialect: Dialect) -> Compiled
         }
     }
     residual |= q.sort.iter().any(|k| column(k.index).is_none());
-    select.cond_where(filter.clone());
 
     let count = (q.count && !residual).then(|| {
         if q.conditions.is_empty() && dialect == Dialect::Sqlite {
@@ -160,7 +159,7 @@ pub fn compile(q: &EntityQuery, tenant: &TenantId, dialect: Dialect) -> Compiled
             Query::select()
                 .expr(Expr::col(sea_query::Asterisk).count())
                 .from(table(entity))
-                .cond_where(filter)
+                .cond_where(filter.clone())
                 .to_owned()
         }
     });
@@ -168,7 +167,7 @@ pub fn compile(q: &EntityQuery, tenant: &TenantId, dialect: Dialect) -> Compiled
     // holds its rows anyway) is sorted in process: no SQL sorter carrying
     // whole rows, and the planner is free to read through the filters' index.
     let sort_in_process = !residual && matches!(q.window, Window::All { .. });
-    if !residual && !sort_in_process {
+    let order = |select: &mut SelectStatement| {
         for key in &q.sort {
             let Some(col) = column(key.index) else {
                 continue;
@@ -178,18 +177,44 @@ pub fn compile(q: &EntityQuery, tenant: &TenantId, dialect: Dialect) -> Compiled
             } else {
                 Order::Asc
             };
-            dialect.order_by(&mut select, col, fields[key.index].1, order);
+            dialect.order_by(select, col, fields[key.index].1, order);
         }
-        dialect.order_by(&mut select, "id", FieldType::String, Order::Asc);
-    }
+        dialect.order_by(select, "id", FieldType::String, Order::Asc);
+    };
     match q.window {
+        // PostgreSQL: the window's ids first, then their rows. A scan
+        // computes each row it passes up, and `OFFSET` passes up the rows
+        // it skips: page 1,000 read and built 20,000 whole rows (their
+        // `data` included) to return 20. The ids of the window, in the same
+        // order, are read from the order's index alone (an index-only
+        // scan), and only the window's rows from the table, by primary key,
+        // ordered again. The same rows in the same order as one statement.
+        Window::Range { offset, limit } if !residual && dialect == Dialect::Postgres => {
+            let mut ids = Query::select();
+            ids.column("id")
+                .from(table(entity))
+                .cond_where(filter.clone());
+            order(&mut ids);
+            ids.limit(limit).offset(offset);
+            select.cond_where(
+                filter
+                    .clone()
+                    .add(dialect::collate(Expr::col("id"), "C").in_subquery(ids)),
+            );
+            order(&mut select);
+        }
         Window::Range { offset, limit } if !residual => {
+            select.cond_where(filter.clone());
+            order(&mut select);
             select.limit(limit).offset(offset);
         }
         Window::All { cap: Some(cap) } if !residual => {
+            select.cond_where(filter.clone());
             select.limit(cap.saturating_add(1));
         }
-        _ => {}
+        _ => {
+            select.cond_where(filter.clone());
+        }
     }
     Compiled {
         select,
