@@ -245,7 +245,9 @@ pub fn run(args: &RunArgs) -> Res<()> {
             }
         }
         None if !args.only.is_empty() && (wanted("W5-PG") || wanted("W5-BULK")) => {
-            return Err("W5 on PostgreSQL needs --database-url (make bench starts a server)".into());
+            return Err(
+                "W5 on PostgreSQL needs --database-url (make bench starts a server)".into(),
+            );
         }
         None => {}
     }

@@ -394,10 +394,18 @@ mod tests {
         let c = compile(&q, &TenantId::new("t1"), Dialect::Postgres);
         let (sql, values) = c.select.build(sea_query::PostgresQueryBuilder);
         // THEN text is lower-cased by pg_unicode_fast and ordered byte-wise,
-        // nulls go last, custom fields are read from jsonb, values are bound
+        // nulls go last, custom fields are read from jsonb, values are bound,
+        // and the window's ids are cut first (conditions, order, LIMIT and
+        // OFFSET), then their rows read and ordered again
+        let inner = r#"SELECT "id" FROM "contacts" WHERE "tenant" = $6 AND strpos(lower("firstName" COLLATE "pg_unicode_fast"), $7) > $8 AND ((NOT "isActive" IS NULL) AND "isActive" IN ($9)) ORDER BY "paternalLastName" IS NULL OR btrim("paternalLastName", $10) = $11 ASC, lower((CASE WHEN ("paternalLastName" IS NULL OR btrim("paternalLastName", $12) = $13) THEN $14 ELSE "paternalLastName" END) COLLATE "pg_unicode_fast") COLLATE "C" ASC, (CASE WHEN ("paternalLastName" IS NULL OR btrim("paternalLastName", $15) = $16) THEN $17 ELSE "paternalLastName" END) COLLATE "C" ASC, "createdAt" DESC NULLS LAST, lower("id" COLLATE "pg_unicode_fast") COLLATE "C" ASC, "id" COLLATE "C" ASC LIMIT $18 OFFSET $19"#;
         assert_eq!(
             sql,
-            r#"SELECT "id", "firstName", "isActive", "createdAt", "paternalLastName", "data" -> $1 FROM "contacts" WHERE "tenant" = $2 AND strpos(lower("firstName" COLLATE "pg_unicode_fast"), $3) > $4 AND ((NOT "isActive" IS NULL) AND "isActive" IN ($5)) ORDER BY "paternalLastName" IS NULL OR btrim("paternalLastName", $6) = $7 ASC, lower((CASE WHEN ("paternalLastName" IS NULL OR btrim("paternalLastName", $8) = $9) THEN $10 ELSE "paternalLastName" END) COLLATE "pg_unicode_fast") COLLATE "C" ASC, (CASE WHEN ("paternalLastName" IS NULL OR btrim("paternalLastName", $11) = $12) THEN $13 ELSE "paternalLastName" END) COLLATE "C" ASC, "createdAt" DESC NULLS LAST, lower("id" COLLATE "pg_unicode_fast") COLLATE "C" ASC, "id" COLLATE "C" ASC LIMIT $14 OFFSET $15"#
+            [
+                r#"SELECT "id", "firstName", "isActive", "createdAt", "paternalLastName", "data" -> $1 FROM "contacts" WHERE "tenant" = $2 AND strpos(lower("firstName" COLLATE "pg_unicode_fast"), $3) > $4 AND ((NOT "isActive" IS NULL) AND "isActive" IN ($5)) AND ("id" COLLATE "C") IN ("#,
+                inner,
+                r#") ORDER BY "paternalLastName" IS NULL OR btrim("paternalLastName", $20) = $21 ASC, lower((CASE WHEN ("paternalLastName" IS NULL OR btrim("paternalLastName", $22) = $23) THEN $24 ELSE "paternalLastName" END) COLLATE "pg_unicode_fast") COLLATE "C" ASC, (CASE WHEN ("paternalLastName" IS NULL OR btrim("paternalLastName", $25) = $26) THEN $27 ELSE "paternalLastName" END) COLLATE "C" ASC, "createdAt" DESC NULLS LAST, lower("id" COLLATE "pg_unicode_fast") COLLATE "C" ASC, "id" COLLATE "C" ASC"#,
+            ]
+            .concat()
         );
         assert_eq!(
             values.0[0],
