@@ -145,7 +145,6 @@ pub fn compile(q: &EntityQuery, tenant: &TenantId, dialect: Dialect) -> Compiled
         }
     }
     residual |= q.sort.iter().any(|k| column(k.index).is_none());
-    select.cond_where(filter.clone());
 
     let count = (q.count && !residual).then(|| {
         if q.conditions.is_empty() && dialect == Dialect::Sqlite {
@@ -160,7 +159,7 @@ pub fn compile(q: &EntityQuery, tenant: &TenantId, dialect: Dialect) -> Compiled
             Query::select()
                 .expr(Expr::col(sea_query::Asterisk).count())
                 .from(table(entity))
-                .cond_where(filter)
+                .cond_where(filter.clone())
                 .to_owned()
         }
     });
@@ -168,7 +167,7 @@ pub fn compile(q: &EntityQuery, tenant: &TenantId, dialect: Dialect) -> Compiled
     // holds its rows anyway) is sorted in process: no SQL sorter carrying
     // whole rows, and the planner is free to read through the filters' index.
     let sort_in_process = !residual && matches!(q.window, Window::All { .. });
-    if !residual && !sort_in_process {
+    let order = |select: &mut SelectStatement| {
         for key in &q.sort {
             let Some(col) = column(key.index) else {
                 continue;
@@ -178,18 +177,44 @@ pub fn compile(q: &EntityQuery, tenant: &TenantId, dialect: Dialect) -> Compiled
             } else {
                 Order::Asc
             };
-            dialect.order_by(&mut select, col, fields[key.index].1, order);
+            dialect.order_by(select, col, fields[key.index].1, order);
         }
-        dialect.order_by(&mut select, "id", FieldType::String, Order::Asc);
-    }
+        dialect.order_by(select, "id", FieldType::String, Order::Asc);
+    };
     match q.window {
+        // PostgreSQL: the window's ids first, then their rows. A scan
+        // computes each row it passes up, and `OFFSET` passes up the rows
+        // it skips: page 1,000 read and built 20,000 whole rows (their
+        // `data` included) to return 20. The ids of the window, in the same
+        // order, are read from the order's index alone (an index-only
+        // scan), and only the window's rows from the table, by primary key,
+        // ordered again. The same rows in the same order as one statement.
+        Window::Range { offset, limit } if !residual && dialect == Dialect::Postgres => {
+            let mut ids = Query::select();
+            ids.column("id")
+                .from(table(entity))
+                .cond_where(filter.clone());
+            order(&mut ids);
+            ids.limit(limit).offset(offset);
+            select.cond_where(
+                filter
+                    .clone()
+                    .add(dialect::collate(Expr::col("id"), "C").in_subquery(ids)),
+            );
+            order(&mut select);
+        }
         Window::Range { offset, limit } if !residual => {
+            select.cond_where(filter.clone());
+            order(&mut select);
             select.limit(limit).offset(offset);
         }
         Window::All { cap: Some(cap) } if !residual => {
+            select.cond_where(filter.clone());
             select.limit(cap.saturating_add(1));
         }
-        _ => {}
+        _ => {
+            select.cond_where(filter.clone());
+        }
     }
     Compiled {
         select,
@@ -369,10 +394,18 @@ mod tests {
         let c = compile(&q, &TenantId::new("t1"), Dialect::Postgres);
         let (sql, values) = c.select.build(sea_query::PostgresQueryBuilder);
         // THEN text is lower-cased by pg_unicode_fast and ordered byte-wise,
-        // nulls go last, custom fields are read from jsonb, values are bound
+        // nulls go last, custom fields are read from jsonb, values are bound,
+        // and the window's ids are cut first (conditions, order, LIMIT and
+        // OFFSET), then their rows read and ordered again
+        let inner = r#"SELECT "id" FROM "contacts" WHERE "tenant" = $6 AND strpos(lower("firstName" COLLATE "pg_unicode_fast"), $7) > $8 AND ((NOT "isActive" IS NULL) AND "isActive" IN ($9)) ORDER BY "paternalLastName" IS NULL OR btrim("paternalLastName", $10) = $11 ASC, lower((CASE WHEN ("paternalLastName" IS NULL OR btrim("paternalLastName", $12) = $13) THEN $14 ELSE "paternalLastName" END) COLLATE "pg_unicode_fast") COLLATE "C" ASC, (CASE WHEN ("paternalLastName" IS NULL OR btrim("paternalLastName", $15) = $16) THEN $17 ELSE "paternalLastName" END) COLLATE "C" ASC, "createdAt" DESC NULLS LAST, lower("id" COLLATE "pg_unicode_fast") COLLATE "C" ASC, "id" COLLATE "C" ASC LIMIT $18 OFFSET $19"#;
         assert_eq!(
             sql,
-            r#"SELECT "id", "firstName", "isActive", "createdAt", "paternalLastName", "data" -> $1 FROM "contacts" WHERE "tenant" = $2 AND strpos(lower("firstName" COLLATE "pg_unicode_fast"), $3) > $4 AND ((NOT "isActive" IS NULL) AND "isActive" IN ($5)) ORDER BY "paternalLastName" IS NULL OR btrim("paternalLastName", $6) = $7 ASC, lower((CASE WHEN ("paternalLastName" IS NULL OR btrim("paternalLastName", $8) = $9) THEN $10 ELSE "paternalLastName" END) COLLATE "pg_unicode_fast") COLLATE "C" ASC, (CASE WHEN ("paternalLastName" IS NULL OR btrim("paternalLastName", $11) = $12) THEN $13 ELSE "paternalLastName" END) COLLATE "C" ASC, "createdAt" DESC NULLS LAST, lower("id" COLLATE "pg_unicode_fast") COLLATE "C" ASC, "id" COLLATE "C" ASC LIMIT $14 OFFSET $15"#
+            [
+                r#"SELECT "id", "firstName", "isActive", "createdAt", "paternalLastName", "data" -> $1 FROM "contacts" WHERE "tenant" = $2 AND strpos(lower("firstName" COLLATE "pg_unicode_fast"), $3) > $4 AND ((NOT "isActive" IS NULL) AND "isActive" IN ($5)) AND ("id" COLLATE "C") IN ("#,
+                inner,
+                r#") ORDER BY "paternalLastName" IS NULL OR btrim("paternalLastName", $20) = $21 ASC, lower((CASE WHEN ("paternalLastName" IS NULL OR btrim("paternalLastName", $22) = $23) THEN $24 ELSE "paternalLastName" END) COLLATE "pg_unicode_fast") COLLATE "C" ASC, (CASE WHEN ("paternalLastName" IS NULL OR btrim("paternalLastName", $25) = $26) THEN $27 ELSE "paternalLastName" END) COLLATE "C" ASC, "createdAt" DESC NULLS LAST, lower("id" COLLATE "pg_unicode_fast") COLLATE "C" ASC, "id" COLLATE "C" ASC"#,
+            ]
+            .concat()
         );
         assert_eq!(
             values.0[0],

@@ -9,7 +9,10 @@ use super::{pg_err, PgStore};
 use crate::store::StoreError;
 
 /// Every migration, in order: its version and its SQL.
-pub const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_entities.sql"))];
+pub const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_entities.sql")),
+    (2, include_str!("migrations/0002_count_indexes.sql")),
+];
 
 /// The advisory lock key migrations hold (any constant: "exports" in ASCII).
 const LOCK_KEY: i64 = 0x0065_7870_6f72_7473;

@@ -11,7 +11,8 @@
 //!
 //! Connections come from a bounded `deadpool-postgres` pool. TLS (rustls,
 //! with the system's root certificates) is used when the URL's `sslmode`
-//! asks for it; each connection sets `statement_timeout`.
+//! asks for it; each connection sets `statement_timeout`, and
+//! `plan_cache_mode=force_custom_plan`.
 //!
 //! [`EntitySource`]: crate::store::EntitySource
 //! [`EntityWriter`]: crate::store::EntityWriter
@@ -74,6 +75,11 @@ impl PgStore {
             startup.push(' ');
         }
         startup.push_str(&["-c statement_timeout=", &timeout.to_string()].concat());
+        // Every execution planned for its own values: a generic plan of a
+        // prepared statement is planned for an average tenant and an
+        // unknown `LIMIT` (10% of the table), which for a page's id
+        // subquery is a hash join over the whole table.
+        startup.push_str(" -c plan_cache_mode=force_custom_plan");
         config.options(&startup);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));

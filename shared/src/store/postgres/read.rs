@@ -180,11 +180,15 @@ impl EntitySource for PgStore {
             self.stream_into(&compiled, &mut collector).await?;
             return Ok(collector.finish());
         }
-        let mut rows = if compiled.sort_in_process {
-            let mut all = Rows(Vec::new());
-            self.stream_into(&compiled, &mut all).await?;
-            all.0
-        } else {
+        // The window and its total on two pooled connections at once: the
+        // page reads its rows through an index and stops, the count reads
+        // every selected index entry; neither waits for the other.
+        let rows = async {
+            if compiled.sort_in_process {
+                let mut all = Rows(Vec::new());
+                self.stream_into(&compiled, &mut all).await?;
+                return Ok::<_, StoreError>(all.0);
+            }
             let (stmt, values) = compiled.select.build_postgres(PostgresQueryBuilder);
             let client = self.client().await?;
             let stmt = client
@@ -197,8 +201,26 @@ impl EntitySource for PgStore {
                 .map_err(pg_err("run a query"))?
                 .iter()
                 .map(|row| read_row(row, &compiled.sources))
-                .collect::<Result<_, _>>()?
+                .collect()
         };
+        let total = async {
+            let Some(count) = &compiled.count else {
+                return Ok::<_, StoreError>(None);
+            };
+            let (stmt, values) = count.build_postgres(PostgresQueryBuilder);
+            let client = self.client().await?;
+            let stmt = client
+                .prepare_cached(&stmt)
+                .await
+                .map_err(pg_err("prepare a count"))?;
+            let n: i64 = client
+                .query_one(&stmt, &values.as_params())
+                .await
+                .and_then(|row| row.try_get(0))
+                .map_err(pg_err("count"))?;
+            Ok(Some(n.unsigned_abs()))
+        };
+        let (mut rows, total) = tokio::try_join!(rows, total)?;
         let within_cap = match q.window {
             Window::All { cap: Some(cap) } => rows.len() as u64 <= cap,
             _ => true,
@@ -206,19 +228,6 @@ impl EntitySource for PgStore {
         if compiled.sort_in_process && within_cap {
             rows.sort_by(|a, b| q.compare(a, b));
         }
-        let total = match &compiled.count {
-            Some(count) => {
-                let (stmt, values) = count.build_postgres(PostgresQueryBuilder);
-                let client = self.client().await?;
-                let n: i64 = client
-                    .query_one(&stmt, &values.as_params())
-                    .await
-                    .and_then(|row| row.try_get(0))
-                    .map_err(pg_err("count"))?;
-                Some(n.unsigned_abs())
-            }
-            None => None,
-        };
         Ok(QueryAnswer { rows, total })
     }
 

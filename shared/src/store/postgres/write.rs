@@ -124,13 +124,17 @@ impl EntityWriter for PgStore {
         }))
     }
 
-    /// Refreshes the planner's statistics of the entity tables.
+    /// Refreshes the planner's statistics of the entity tables, and their
+    /// visibility maps: counts and filter values are index-only scans,
+    /// which read the table for every row on a page not yet marked
+    /// all-visible, as every page a load wrote is until a vacuum.
+    /// (`VACUUM` runs outside a transaction: one statement, alone.)
     async fn finish_load(&self) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
-            .batch_execute("ANALYZE contacts, organisations, households")
+            .batch_execute("VACUUM (ANALYZE) contacts, organisations, households")
             .await
-            .map_err(pg_err("analyze"))
+            .map_err(pg_err("vacuum and analyze"))
     }
 }
 
