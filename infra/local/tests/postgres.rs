@@ -122,7 +122,10 @@ fn migrate_creates_the_schema_once() {
     // WHEN the schema is migrated twice
     let (code, out, err) = run(bin(&url, dir.path()).arg("migrate"));
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("Applied PostgreSQL migrations: 1, 2."), "{out}");
+    assert!(
+        out.contains("Applied PostgreSQL migrations: 1, 2."),
+        "{out}"
+    );
     let (code, out, err) = run(bin(&url, dir.path()).arg("migrate"));
     // THEN the second run has nothing to do
     assert_eq!(code, 0, "{err}");
