@@ -7,34 +7,13 @@ use crate::bulk::*;
 use crate::json_body;
 use exports_shared::model::TenantId;
 use exports_shared::service::bulk::{run_delivery, Delivery, JobOutcome, WorkerDeps};
-use exports_shared::store::{FileKey, JobMessage, JobQueue, StoreError};
+use exports_shared::store::{FileKey, JobMessage, JobQueue};
 use serde_json::{json, Value};
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// An in-memory queue shared by the workers of [`drain`].
-#[derive(Default)]
-pub struct MemoryQueue(Mutex<VecDeque<JobMessage>>);
-
-impl MemoryQueue {
-    fn pop(&self) -> Option<JobMessage> {
-        self.0.lock().expect("queue").pop_front()
-    }
-
-    /// Every queued message, in order; the queue is left empty.
-    pub fn take(&self) -> Vec<JobMessage> {
-        self.0.lock().expect("queue").drain(..).collect()
-    }
-}
-
-#[async_trait::async_trait]
-impl JobQueue for MemoryQueue {
-    async fn send(&self, message: &JobMessage) -> Result<(), StoreError> {
-        self.0.lock().expect("queue").push_back(message.clone());
-        Ok(())
-    }
-}
+/// The in-memory queue the workers of [`drain`] share: the service's own.
+pub use exports_shared::service::bulk::LocalQueue as MemoryQueue;
 
 /// Runs `first` and every message it leads to on `workers` concurrent
 /// workers sharing one queue, each delivery running until `deadline`; a
@@ -59,7 +38,7 @@ pub async fn drain(
             loop {
                 busy.fetch_add(1, SeqCst);
                 let Some(msg) = queue.pop() else {
-                    if busy.fetch_sub(1, SeqCst) == 1 && queue.0.lock().expect("q").is_empty() {
+                    if busy.fetch_sub(1, SeqCst) == 1 && queue.is_empty() {
                         return;
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -129,7 +108,6 @@ pub async fn an_activities_export_runs_as_one_task_per_day(fx: BulkFixture) {
         &activities_body("2026-01-01T00:00:00Z", "2026-01-08T00:00:00Z"),
     )
     .await;
-    let tenant = TenantId::new(BULK_A);
     // WHEN its message is run, the job is split into 7 tasks, each queued
     let queue = MemoryQueue::default();
     let planned = run_delivery(&fx.worker, &queue, &job_message(&id), Delivery::UNLIMITED)
@@ -200,7 +178,6 @@ pub async fn an_activities_export_runs_as_one_task_per_day(fx: BulkFixture) {
         .expect("redelivery");
     assert_eq!(again, JobOutcome::AlreadyDone);
     assert!(queue.pop().is_none());
-    let _ = tenant;
 }
 
 pub async fn one_worker_and_eight_workers_write_the_same_bytes(fx: BulkFixture) {

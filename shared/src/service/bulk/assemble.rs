@@ -166,13 +166,13 @@ async fn join(
             if size >= need + min {
                 // Top the buffer up to a part from the chunk's start; copy
                 // the rest.
-                read_into(deps, &key, 0, need, &mut pending).await?;
+                read_into(deps, &key, need, &mut pending).await?;
                 upload.put_part(&mut pending).await?;
                 pending.clear();
                 upload.copy_part(&key, need, size - need).await?;
                 parts += 2;
             } else {
-                read_into(deps, &key, 0, size, &mut pending).await?;
+                read_into(deps, &key, size, &mut pending).await?;
                 if pending.len() as u64 >= min {
                     upload.put_part(&mut pending).await?;
                     pending.clear();
@@ -188,15 +188,14 @@ async fn join(
     Ok(())
 }
 
-/// Appends `len` bytes of `key` from `offset` to `buf`.
+/// Appends the first `len` bytes of `key` to `buf`.
 async fn read_into(
     deps: &WorkerDeps,
     key: &FileKey,
-    offset: u64,
     len: u64,
     buf: &mut Vec<u8>,
 ) -> Result<(), WorkerError> {
-    let bytes = deps.files.read_range(key, offset, len).await?;
+    let bytes = deps.files.read_range(key, 0, len).await?;
     if bytes.len() as u64 != len {
         return Err(WorkerError::Store(crate::store::StoreError::Corrupt(
             format!(

@@ -216,13 +216,28 @@ pub async fn run_job(deps: &WorkerDeps, msg: &JobMessage) -> Result<JobOutcome, 
     Ok(ended.unwrap_or(outcome))
 }
 
-/// The queue of [`run_job`]: messages kept in order, in memory.
+/// The queue of [`run_job`] (and of tests that run messages one by one):
+/// messages kept in order, in memory.
 #[derive(Default)]
-struct LocalQueue(Mutex<std::collections::VecDeque<JobMessage>>);
+pub struct LocalQueue(Mutex<std::collections::VecDeque<JobMessage>>);
 
 impl LocalQueue {
-    fn pop(&self) -> Option<JobMessage> {
+    /// The oldest message, taken off the queue.
+    pub fn pop(&self) -> Option<JobMessage> {
         self.0.lock().ok()?.pop_front()
+    }
+
+    /// Every queued message, in order; the queue is left empty.
+    pub fn take(&self) -> Vec<JobMessage> {
+        self.0
+            .lock()
+            .map(|mut q| q.drain(..).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether no message is queued.
+    pub fn is_empty(&self) -> bool {
+        self.0.lock().map_or(true, |q| q.is_empty())
     }
 }
 
@@ -508,11 +523,7 @@ async fn cancelled(
     tenant: &TenantId,
     job_id: &str,
 ) -> Result<bool, WorkerError> {
-    Ok(deps
-        .jobs
-        .get_job(tenant, job_id)
-        .await?
-        .is_some_and(|j| j.status == JobStatus::Cancelled))
+    Ok(task::ended(deps, tenant, job_id).await? == Some(JobStatus::Cancelled))
 }
 
 async fn give_up(
