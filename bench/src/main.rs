@@ -7,6 +7,7 @@
 //! `python bench/peers/*.py` for the peers) so wall time and peak RSS belong
 //! to one workload and one tool.
 
+mod fanout;
 mod measure;
 mod report;
 mod rows;
@@ -95,6 +96,13 @@ enum ChildWork {
         #[arg(long)]
         bulk: bool,
     },
+    /// W6: one worker process over the SQLite queue of DATA_DIR, until
+    /// job JOB_ID is final; reports the messages it ran as rows.
+    W6Worker {
+        data_dir: PathBuf,
+        job_id: String,
+        n: usize,
+    },
 }
 
 fn main() {
@@ -130,6 +138,11 @@ fn child(what: ChildWork) -> Res<()> {
             out,
         } => workloads::w1(&data_dir, &format, count, &out)?,
         ChildWork::W4 { data_dir, out } => workloads::w4(&data_dir, &out)?,
+        ChildWork::W6Worker {
+            data_dir,
+            job_id,
+            n,
+        } => fanout::worker_child(&data_dir, &job_id, n)?,
         ChildWork::Launch { program, args } => return measure::launch(&program, &args),
         ChildWork::W5 {
             data_dir,

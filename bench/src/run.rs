@@ -4,7 +4,7 @@
 
 use crate::measure::{median, run_child, Sample};
 use crate::report::{self, Outcome, Row};
-use crate::scale;
+use crate::{fanout, scale};
 use crate::workloads::{self, W4Output};
 use crate::{rows, verify, Res};
 use std::path::{Path, PathBuf};
@@ -45,7 +45,8 @@ pub struct RunArgs {
     readme: PathBuf,
     /// Only these workloads (comma-separated, e.g. `w1,w2`). `w5` runs W5 on
     /// SQLite and, with a database URL, on PostgreSQL with W5 bulk; `w5-pg`
-    /// only the PostgreSQL part (W5 and W5 bulk), `w5-bulk` only W5 bulk.
+    /// only the PostgreSQL part (W5 and W5 bulk), `w5-bulk` only W5 bulk,
+    /// `w6` the fan-out over 1, 2 and 4 worker processes.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// W5 also runs on this PostgreSQL server (`make bench` starts one).
@@ -251,6 +252,14 @@ pub fn run(args: &RunArgs) -> Res<()> {
         }
         None => {}
     }
+    let mut fanout_cases = Vec::new();
+    if wanted("W6") {
+        let plan: &[(u64, &[usize])] = if args.quick { &QUICK_W6 } else { &FULL_W6 };
+        let w6_runs = if args.quick { 1 } else { runs.min(3) };
+        for &(activities, workers) in plan {
+            fanout_cases.extend(w6_case(&out_dir, activities, workers, w6_runs)?);
+        }
+    }
     let outcome = Outcome {
         rows: table,
         pending: Vec::new(),
@@ -279,6 +288,10 @@ pub fn run(args: &RunArgs) -> Res<()> {
             &bulk_reports,
             "PostgreSQL entity source, keyset pages",
         ));
+    }
+    if !fanout_cases.is_empty() {
+        text.push('\n');
+        text.push_str(&fanout::markdown(&fanout_cases));
     }
     println!("{text}");
     if args.quick || !args.only.is_empty() {
@@ -520,6 +533,45 @@ fn w5_bulk(out_dir: &Path, contacts: u64, database_url: &str) -> Res<scale::Bulk
         report.peak_rss_kb as f64 / 1024.0
     );
     Ok(report)
+}
+
+/// W6: (activities, worker counts). The small store is the 1-worker
+/// memory baseline.
+const FULL_W6: [(u64, &[usize]); 2] = [(1_000_000, &[1]), (10_000_000, &[1, 2, 4])];
+const QUICK_W6: [(u64, &[usize]); 2] = [(100_000, &[1]), (1_000_000, &[1, 2, 4])];
+
+/// W6 with `activities` activities: seeds (or reuses) the store, then
+/// `runs` runs with each worker count.
+fn w6_case(
+    out_dir: &Path,
+    activities: u64,
+    workers: &[usize],
+    runs: usize,
+) -> Res<Vec<fanout::FanoutCase>> {
+    let store = out_dir.join(format!("w6-store-{activities}"));
+    tokio::runtime::Runtime::new()?.block_on(fanout::seed(&store, activities))?;
+    let mut cases = Vec::new();
+    for &n in workers {
+        let mut case = fanout::FanoutCase {
+            activities,
+            workers: n,
+            runs: Vec::new(),
+        };
+        for _ in 0..runs {
+            let run = fanout::run(&store, n)?;
+            eprintln!(
+                "  W6 {activities:>9} activities, {n} worker(s): {:.2} s, {} rows, peak RSS {} MB, messages {:?}, sha256 {}",
+                run.seconds,
+                run.rows,
+                run.peak_rss_kb.iter().map(|k| format!("{:.1}", *k as f64 / 1024.0)).collect::<Vec<_>>().join("/"),
+                run.messages,
+                run.sha256
+            );
+            case.runs.push(run);
+        }
+        cases.push(case);
+    }
+    Ok(cases)
 }
 
 /// W4's tool label: no peer runs a bulk export to a file store.

@@ -17,8 +17,25 @@ use serde_json::{json, Map};
 
 /// The first day of generated activities: 2026-09-01T00:00:00Z.
 pub const FIRST_DAY: i64 = 1_788_220_800;
-/// Generated activities span this many days (2026-09-01 to 2026-10-30).
+/// `exports-local seed` spreads activities over this many days (2026-09-01
+/// to 2026-10-30).
 pub const DAYS: i64 = 60;
+
+/// The UTC days generated activities fall on: `days` days from `first_day`
+/// (seconds since the epoch, at midnight UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub first_day: i64,
+    pub days: i64,
+}
+
+impl Span {
+    /// What `exports-local seed` writes: [`DAYS`] days from [`FIRST_DAY`].
+    pub const SEED: Span = Span {
+        first_day: FIRST_DAY,
+        days: DAYS,
+    };
+}
 
 const CHANNELS: [&str; 4] = ["email", "web", "phone", "in_person"];
 
@@ -56,10 +73,15 @@ pub async fn owners(
     }
 }
 
-/// Activity `i`, for one of `owners`.
-pub fn activity(rng: &mut ChaCha8Rng, i: u64, owners: &[(String, String, String)]) -> Record {
+/// Activity `i`, for one of `owners`, at a second within `span`.
+pub fn activity(
+    rng: &mut ChaCha8Rng,
+    i: u64,
+    owners: &[(String, String, String)],
+    span: Span,
+) -> Record {
     let kind = ACTIVITY_TYPES[rng.random_range(0..ACTIVITY_TYPES.len())];
-    let at = FIRST_DAY + rng.random_range(0..DAYS * 86_400);
+    let at = span.first_day + rng.random_range(0..span.days.max(1) * 86_400);
     let occurred = chrono::DateTime::from_timestamp(at, 0)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -92,7 +114,8 @@ pub fn activity(rng: &mut ChaCha8Rng, i: u64, owners: &[(String, String, String)
     Record::new(format!("act-{i:08}"), m)
 }
 
-/// Generates and writes `n` activities of the tenant's contacts.
+/// Generates and writes `n` activities of the tenant's contacts, spread
+/// over `span`, a thousand to a store write.
 ///
 /// # Errors
 /// When the store fails.
@@ -102,6 +125,7 @@ pub async fn write_activities(
     tenant: &TenantId,
     n: u64,
     seed: u64,
+    span: Span,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Result<(), StoreError> {
     let owners = owners(source, tenant, 10_000).await?;
@@ -110,7 +134,7 @@ pub async fn write_activities(
     while start < n {
         let end = (start + 1_000).min(n);
         let batch: Vec<Record> = (start..end)
-            .map(|i| activity(&mut rng, i, &owners))
+            .map(|i| activity(&mut rng, i, &owners, span))
             .collect();
         store.put_activities(tenant, batch).await?;
         if let Some(p) = progress {

@@ -88,6 +88,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     &tenant,
                     activity_count,
                     seed,
+                    activities::Span::SEED,
                     Some(&bar),
                 )
                 .await?;

@@ -49,6 +49,7 @@ pub async fn start(
             &TenantId::new(demo::DEMO_TENANT),
             DEMO_ACTIVITIES,
             42,
+            activities::Span::SEED,
             None,
         )
         .await?;

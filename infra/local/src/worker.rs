@@ -90,7 +90,7 @@ pub async fn run(
     }
 }
 
-/// One worker: receive, run, acknowledge.
+/// One worker: receive, run, acknowledge, forever.
 async fn run_one(
     n: usize,
     queue: EmbeddedStore,
@@ -98,33 +98,47 @@ async fn run_one(
     visibility: Duration,
 ) {
     loop {
-        let received = match queue.receive(1, visibility).await {
-            Ok(r) => r,
+        match run_next(n, &queue, &worker, visibility).await {
+            Ok(true) => {}
+            Ok(false) => tokio::time::sleep(Duration::from_millis(200)).await,
             Err(e) => {
                 tracing::error!(error = ?e, worker = n, "receiving bulk jobs failed");
                 tokio::time::sleep(Duration::from_secs(2)).await;
-                continue;
-            }
-        };
-        if received.is_empty() {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            continue;
-        }
-        for m in received {
-            let record = sqs_record(&m.message, m.receive_count);
-            match bulk_export_worker::process(&worker, &record, None).await {
-                Ok(outcome) => {
-                    tracing::info!(worker = n, job = %m.message.job_id, task = ?m.message.task, ?outcome, "bulk message processed");
-                    if let Err(e) = queue.ack(m.receipt).await {
-                        tracing::error!(error = ?e, "ack failed");
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(worker = n, job = %m.message.job_id, task = ?m.message.task, receives = m.receive_count, error = %e, "bulk message failed; it will be retried");
-                }
             }
         }
     }
+}
+
+/// Receives one message from the SQLite queue, hides it for `visibility`,
+/// runs it as worker `n` and acknowledges it when its run completes; a run
+/// that fails leaves the message to reappear, like SQS. Returns whether
+/// there was a message.
+///
+/// # Errors
+/// When the queue cannot be read.
+pub async fn run_next(
+    n: usize,
+    queue: &EmbeddedStore,
+    worker: &bulk_export_worker::Worker,
+    visibility: Duration,
+) -> Result<bool, StoreError> {
+    let received = queue.receive(1, visibility).await?;
+    let any = !received.is_empty();
+    for m in received {
+        let record = sqs_record(&m.message, m.receive_count);
+        match bulk_export_worker::process(worker, &record, None).await {
+            Ok(outcome) => {
+                tracing::info!(worker = n, job = %m.message.job_id, task = ?m.message.task, ?outcome, "bulk message processed");
+                if let Err(e) = queue.ack(m.receipt).await {
+                    tracing::error!(error = ?e, "ack failed");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(worker = n, job = %m.message.job_id, task = ?m.message.task, receives = m.receive_count, error = %e, "bulk message failed; it will be retried");
+            }
+        }
+    }
+    Ok(any)
 }
 
 /// The SQS record Lambda would deliver for `message` on its
