@@ -13,7 +13,7 @@ use super::sqlite::{sql_err, EmbeddedStore};
 use crate::store::queue::{JobMessage, JobQueue};
 use crate::store::StoreError;
 use async_trait::async_trait;
-use rusqlite::params;
+use rusqlite::{params, TransactionBehavior};
 use std::time::Duration;
 
 /// A message handed to a consumer.
@@ -42,7 +42,12 @@ impl EmbeddedStore {
     ) -> Result<Vec<Received>, StoreError> {
         let hide_ms = visibility.as_millis() as i64;
         self.with_conn(move |c| {
-            let tx = c.transaction().map_err(sql_err("begin receive"))?;
+            // Immediate: take the write lock before reading, so a receive
+            // that waits for another process's receive waits (busy timeout)
+            // instead of failing when its read snapshot goes stale.
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err("begin receive"))?;
             let now = now_millis();
             let rows: Vec<(i64, String, u32)> = {
                 let mut stmt = tx
@@ -180,6 +185,44 @@ mod tests {
         assert_eq!(again[0].message, msg("j2"));
         assert_eq!(again[0].receive_count, 2);
         assert_eq!(store.queue_len().await.unwrap(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn consumers_on_separate_connections_share_the_queue_without_errors() {
+        // GIVEN 400 messages, and 4 consumers each with its own connection
+        // to the same database, as 4 worker processes have
+        let dir = tempfile::tempdir().unwrap();
+        let producer = EmbeddedStore::open(dir.path()).unwrap();
+        for i in 0..400 {
+            producer.send(&msg(&format!("j{i}"))).await.unwrap();
+        }
+        let consumers: Vec<_> = (0..4)
+            .map(|_| {
+                let store = EmbeddedStore::open(dir.path()).unwrap();
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    loop {
+                        // WHEN each receives one at a time, as fast as it can
+                        let got = store.receive(1, Duration::from_secs(60)).await?;
+                        let Some(r) = got.into_iter().next() else {
+                            return Ok::<_, StoreError>(seen);
+                        };
+                        store.ack(r.receipt).await?;
+                        seen.push(r.message.job_id);
+                    }
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for c in consumers {
+            // THEN no receive or acknowledgement fails on contention
+            all.extend(c.await.unwrap().unwrap());
+        }
+        // AND every message was delivered exactly once
+        all.sort();
+        let mut want: Vec<String> = (0..400).map(|i| format!("j{i}")).collect();
+        want.sort();
+        assert_eq!(all, want);
     }
 
     #[tokio::test]

@@ -12,7 +12,7 @@ use crate::store::{
     StoreError, TenantConfigStore,
 };
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sea_query::{Expr, Order, Query, SqliteQueryBuilder};
 use sea_query_rusqlite::RusqliteBinder;
 use std::path::{Path, PathBuf};
@@ -172,7 +172,12 @@ impl EmbeddedStore {
 /// creates the task tables ([`TASKS_SCHEMA`]). A crash part-way leaves the
 /// database at the version it had.
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let version: i64 = conn
+    // Immediate: the write lock first, then the version, so two processes
+    // opening one directory at once migrate it once, one after the other.
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql_err("begin migration"))?;
+    let version: i64 = tx
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .map_err(sql_err("read schema version"))?;
     if version > SCHEMA_VERSION {
@@ -180,7 +185,6 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             "the database has schema version {version}; this build reads up to {SCHEMA_VERSION}"
         )));
     }
-    let tx = conn.transaction().map_err(sql_err("begin migration"))?;
     for ddl in entities::schema() {
         tx.execute_batch(&ddl)
             .map_err(sql_err("create entity tables"))?;
