@@ -164,7 +164,10 @@ pub fn run(data_dir: &Path, workers: usize) -> Res<FanoutRun> {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("a W6 worker thread panicked".into())))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a W6 worker thread panicked".into()))
+            })
             .collect()
     });
     let seconds = started.elapsed().as_secs_f64();
@@ -244,7 +247,13 @@ pub fn worker_child(data_dir: &Path, job_id: &str, n: usize) -> Res<ChildReport>
     runtime.block_on(async {
         let store = Arc::new(EmbeddedStore::open(data_dir)?);
         let files = Arc::new(EmbeddedFiles::open(data_dir, "http://127.0.0.1:1")?);
-        let deps = WorkerDeps::new(store.clone(), store.clone(), store.clone(), store.clone(), files);
+        let deps = WorkerDeps::new(
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            files,
+        );
         let worker = bulk_export_worker::Worker {
             deps,
             queue: store.clone(),

@@ -4,8 +4,8 @@
 
 use crate::measure::{median, run_child, Sample};
 use crate::report::{self, Outcome, Row};
-use crate::{fanout, scale};
 use crate::workloads::{self, W4Output};
+use crate::{fanout, scale};
 use crate::{rows, verify, Res};
 use std::path::{Path, PathBuf};
 use std::process::Command;

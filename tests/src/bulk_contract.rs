@@ -63,6 +63,7 @@ macro_rules! bulk_contract_suite {
             rate_buckets_update_conditionally,
             a_contended_bucket_never_fails_a_request,
             activities_are_read_per_day_in_time_order,
+            activities_of_a_day_are_counted_inside_a_window,
             tasks_are_put_if_absent_and_replaced_conditionally,
             tasks_list_in_index_order_per_job_and_tenant,
             a_finished_task_is_counted_once,
@@ -431,6 +432,77 @@ pub async fn activities_are_read_per_day_in_time_order(s: &BulkStores) {
         .await
         .unwrap();
     assert_eq!(next_day.len(), 1);
+}
+
+pub async fn activities_of_a_day_are_counted_inside_a_window(s: &BulkStores) {
+    // GIVEN a day with activities at 01:00, 09:00:30.5, 12:00 and 20:00 UTC
+    // (one written with an offset), and another tenant's on the same day
+    let (t, other) = (tenant(), tenant());
+    let act = |id: &str, at: &str| rec(id, json!({"occurredAt": at, "activityType": "call"}));
+    s.activities
+        .put_activities(
+            &t,
+            vec![
+                act("c1", "2026-03-01T01:00:00Z"),
+                act("c2", "2026-03-01T06:00:30.5-03:00"),
+                act("c3", "2026-03-01T12:00:00Z"),
+                act("c4", "2026-03-01T20:00:00Z"),
+                act("d1", "2026-03-02T00:00:00Z"),
+            ],
+        )
+        .await
+        .unwrap();
+    s.activities
+        .put_activities(&other, vec![act("z", "2026-03-01T05:00:00Z")])
+        .await
+        .unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+    let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    let count = |from: &str, to: &str| {
+        let (from, to) = (at(from), at(to));
+        let (acts, t) = (s.activities.clone(), t.clone());
+        async move {
+            acts.count_activities_of_day(&t, day, from, to)
+                .await
+                .unwrap()
+        }
+    };
+    // WHEN the whole day is counted, THEN the tenant's four
+    assert_eq!(
+        count("2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z").await,
+        4
+    );
+    // AND a window counts from its start (included) to its end (excluded),
+    // a fraction of a second after a bound inside it
+    assert_eq!(
+        count("2026-03-01T09:00:30Z", "2026-03-01T20:00:00Z").await,
+        2
+    );
+    assert_eq!(
+        count("2026-03-01T09:00:31Z", "2026-03-01T20:00:01Z").await,
+        2
+    );
+    assert_eq!(
+        count("2026-03-01T01:00:00Z", "2026-03-01T01:00:01Z").await,
+        1
+    );
+    assert_eq!(
+        count("2026-03-01T21:00:00Z", "2026-03-02T00:00:00Z").await,
+        0
+    );
+    // AND a tenant without activities that day counts none
+    assert_eq!(
+        s.activities
+            .count_activities_of_day(
+                &tenant(),
+                day,
+                at("2026-03-01T00:00:00Z"),
+                at("2026-03-02T00:00:00Z")
+            )
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 /// Task `index` of `job`: one UTC day of March 2026 per index.

@@ -133,6 +133,7 @@ pub async fn an_activities_export_runs_as_one_task_per_day(fx: BulkFixture) {
     assert_eq!(s["status"], "inProgress");
     assert_eq!(s["tasks"], json!({"done": 3, "total": 7}));
     assert_eq!(s["progress"], 6, "2 rows in each of 3 days");
+    assert_eq!(s["total"], Value::Null, "4 tasks have not started");
     assert!(chunk_stored(&fx, &id, 4, 0).await);
     // WHEN the others run, the last one assembles the file
     let mut last = None;
@@ -154,6 +155,7 @@ pub async fn an_activities_export_runs_as_one_task_per_day(fx: BulkFixture) {
         (Some("finished"), Some(14))
     );
     assert_eq!(s["tasks"], json!({"done": 7, "total": 7}));
+    assert_eq!(s["total"], 14);
     let file = fx
         .download(s["fileUrl"].as_str().expect("url"))
         .await

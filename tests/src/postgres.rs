@@ -114,6 +114,9 @@ impl EntitySource for PgBacked {
     fn shard_cursors(&self) -> bool {
         self.pg.shard_cursors()
     }
+    fn counts_in_store(&self) -> bool {
+        self.pg.counts_in_store()
+    }
     async fn query(&self, tenant: &TenantId, q: &EntityQuery) -> Result<QueryAnswer, StoreError> {
         self.pg.query(tenant, q).await
     }

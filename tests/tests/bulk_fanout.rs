@@ -5,12 +5,12 @@
 
 use exports_shared::model::bulk::JobStatus;
 use exports_shared::model::TenantId;
-use exports_shared::service::bulk::{JobOutcome, FAILED_REPEATEDLY};
+use exports_shared::service::bulk::{run_delivery, Delivery, JobOutcome, FAILED_REPEATEDLY};
 use exports_shared::store::{
     FileKey, FileMeta, FileStore, JobMessage, MultipartUpload, PresignedUrl, StoreError, StoredFile,
 };
 use exports_tests::bulk::{rec, sha256, BulkFixture, BULK_A};
-use exports_tests::bulk_fanout_cases::{chunk_stored, create, drain, status};
+use exports_tests::bulk_fanout_cases::{chunk_stored, create, drain, status, MemoryQueue};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -264,4 +264,109 @@ async fn a_task_that_keeps_dying_fails_its_job_and_leaves_no_chunk() {
     for task in 0..3 {
         assert!(!chunk_stored(&fx, &id, task, 0).await, "task {task}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_total_appears_once_every_task_has_started() {
+    // GIVEN a 3-day export (300 activities) whose task 2 dies at its
+    // second chunk once
+    let mut fx = fixture().await;
+    flaky(&mut fx, &[("00002-00001.part", 1)]);
+    let id = create(&fx, &march("none")).await;
+    let queue = MemoryQueue::default();
+    let run = |m: JobMessage| {
+        let (worker, queue) = (fx.worker.clone(), &queue);
+        async move { run_delivery(&worker, queue, &m, Delivery::UNLIMITED).await }
+    };
+    assert_eq!(
+        run(message(&id)).await.expect("plan"),
+        JobOutcome::Planned(3)
+    );
+    let tasks: Vec<JobMessage> = std::iter::from_fn(|| queue.pop()).collect();
+    // WHEN task 0 has run, THEN the total is not known yet
+    assert_eq!(
+        run(tasks[0].clone()).await.expect("task 0"),
+        JobOutcome::TaskDone
+    );
+    let s = status(&fx, &id).await;
+    assert_eq!(
+        (s["status"].as_str(), &s["total"]),
+        (Some("inProgress"), &Value::Null)
+    );
+    // WHEN task 2 starts and dies, and task 1 runs
+    assert!(run(tasks[2].clone()).await.is_err());
+    assert_eq!(
+        run(tasks[1].clone()).await.expect("task 1"),
+        JobOutcome::TaskDone
+    );
+    // THEN every task has started: the total is the 300 rows, ahead of
+    // the progress
+    let s = status(&fx, &id).await;
+    assert_eq!(
+        (s["status"].as_str(), s["total"].as_u64()),
+        (Some("inProgress"), Some(300))
+    );
+    assert!(s["progress"].as_u64().expect("progress") < 300, "{s}");
+    // AND when task 2 runs again, the job finishes with those 300 rows
+    let last = run(tasks[2].clone()).await.expect("task 2 again");
+    assert!(matches!(last, JobOutcome::Finished(_)), "{last:?}");
+    let s = status(&fx, &id).await;
+    assert_eq!(
+        (s["rows"].as_u64(), s["total"].as_u64()),
+        (Some(300), Some(300))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filtered_export_has_no_total_until_it_finishes_and_contacts_have_one_at_once() {
+    let fx = fixture().await;
+    // GIVEN an export of one activity type, planned, with 2 of 3 tasks run
+    let mut body = march("none");
+    body["filters"]["activityTypes"] = json!(["call"]);
+    let id = create(&fx, &body).await;
+    let queue = MemoryQueue::default();
+    let run = |m: JobMessage| {
+        let (worker, queue) = (fx.worker.clone(), &queue);
+        async move { run_delivery(&worker, queue, &m, Delivery::UNLIMITED).await }
+    };
+    run(message(&id)).await.expect("plan");
+    let tasks: Vec<JobMessage> = std::iter::from_fn(|| queue.pop()).collect();
+    for m in &tasks[..2] {
+        run(m.clone()).await.expect("task");
+    }
+    // THEN its total is unknown while it runs (the type is matched while
+    // writing), and the rows once finished: none, every activity is an email
+    let s = status(&fx, &id).await;
+    assert_eq!(
+        (s["status"].as_str(), &s["total"]),
+        (Some("inProgress"), &Value::Null)
+    );
+    run(tasks[2].clone()).await.expect("last task");
+    let s = status(&fx, &id).await;
+    assert_eq!(
+        (s["status"].as_str(), s["total"].as_u64()),
+        (Some("finished"), Some(0))
+    );
+    // GIVEN a contacts export: the embedded store counts while planning
+    let contacts = create(
+        &fx,
+        &json!({"exportType": "contacts", "dateFormat": "ISO", "delimiter": ","}),
+    )
+    .await;
+    run(message(&contacts)).await.expect("plan contacts");
+    let planned = status(&fx, &contacts).await;
+    assert_eq!(planned["status"], "inProgress");
+    let total = planned["total"]
+        .as_u64()
+        .expect("a total right after planning");
+    // WHEN it runs, THEN the file holds that many rows
+    while let Some(m) = queue.pop() {
+        run(m).await.expect("contacts task");
+    }
+    let done = status(&fx, &contacts).await;
+    assert_eq!(
+        (done["status"].as_str(), done["rows"].as_u64()),
+        (Some("finished"), Some(total))
+    );
+    assert!(total > 0);
 }

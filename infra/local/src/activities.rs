@@ -115,7 +115,9 @@ pub fn activity(
 }
 
 /// Generates and writes `n` activities of the tenant's contacts, spread
-/// over `span`, a thousand to a store write.
+/// over `span`: [`LOAD_ROWS`] to a load ([`ActivityStore::begin_activity_load`],
+/// one transaction on SQLite), 5,000 to a batch. A crash keeps the loads
+/// committed before it.
 ///
 /// # Errors
 /// When the store fails.
@@ -132,15 +134,23 @@ pub async fn write_activities(
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xAC71_0000);
     let mut start = 0;
     while start < n {
-        let end = (start + 1_000).min(n);
-        let batch: Vec<Record> = (start..end)
-            .map(|i| activity(&mut rng, i, &owners, span))
-            .collect();
-        store.put_activities(tenant, batch).await?;
-        if let Some(p) = progress {
-            p.inc(end - start);
+        let load_end = (start + LOAD_ROWS).min(n);
+        let mut load = store.begin_activity_load(tenant).await?;
+        while start < load_end {
+            let end = (start + 5_000).min(load_end);
+            let batch: Vec<Record> = (start..end)
+                .map(|i| activity(&mut rng, i, &owners, span))
+                .collect();
+            load.write(batch).await?;
+            if let Some(p) = progress {
+                p.inc(end - start);
+            }
+            start = end;
         }
-        start = end;
+        load.commit().await?;
     }
     Ok(())
 }
+
+/// Activities per load of [`write_activities`].
+pub const LOAD_ROWS: u64 = 250_000;

@@ -163,6 +163,10 @@ pub struct BulkJob {
     /// How many tasks the job was split into, once planned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tasks: Option<u32>,
+    /// The rows the export will hold, when counted while planning (a
+    /// contacts export on a source that counts in the store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<u64>,
 }
 
 impl BulkJob {
@@ -183,6 +187,7 @@ impl BulkJob {
             version: 0,
             ttl: None,
             tasks: None,
+            expected: None,
         }
     }
 
@@ -264,6 +269,10 @@ pub struct BulkTask {
     /// Runs that handed the task on to a continuation near their deadline.
     #[serde(default)]
     pub continuations: u32,
+    /// The rows the task will write, counted when it first started, where
+    /// the store can count them (see `docs/bulk-exports.md`, "Progress").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<u64>,
     pub updated_at: DateTime<Utc>,
     /// Bumped on every write; every write is conditional on it.
     pub version: u64,
@@ -284,6 +293,7 @@ impl BulkTask {
             chunks: Vec::new(),
             cursor: TaskCursor::default(),
             continuations: 0,
+            expected: None,
             updated_at: now,
             version: 0,
             ttl: job.ttl,

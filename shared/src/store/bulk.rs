@@ -191,4 +191,17 @@ pub trait ActivityStore: Send + Sync {
         after: Option<String>,
         limit: usize,
     ) -> Result<(Vec<Record>, Option<String>), StoreError>;
+    /// How many activities of one UTC day occurred in `[from, to)`, both
+    /// whole seconds, counted in the store without reading them out (an
+    /// index range count on SQLite, a `COUNT` query on DynamoDB).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn count_activities_of_day(
+        &self,
+        tenant: &TenantId,
+        day: NaiveDate,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
 }

@@ -146,12 +146,15 @@ pub fn activity_key(record: &Record) -> Result<(DateTime<Utc>, String), StoreErr
                 record.id
             ))
         })?;
-    let sk = format!(
-        "{}#{}",
-        at.to_rfc3339_opts(SecondsFormat::Secs, true),
-        record.id
-    );
+    let sk = format!("{}#{}", activity_sk_bound(at), record.id);
     Ok((at, sk))
+}
+
+/// The activity sort key bound of the instant `at` (whole seconds): every
+/// activity at or after `at` sorts at or after it, every one before sorts
+/// before it.
+pub fn activity_sk_bound(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// The most shards a tenant may have; cursors naming more are refused.

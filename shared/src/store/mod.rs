@@ -125,6 +125,13 @@ pub trait EntitySource: Send + Sync {
         true
     }
 
+    /// Whether [`query`](Self::query) counts in the store (an index or a
+    /// `COUNT` over the filtered rows), not by reading every record out: the
+    /// bulk worker counts a contacts export up front only then.
+    fn counts_in_store(&self) -> bool {
+        false
+    }
+
     /// [`page`](Self::page), each record projected onto `projection`'s row
     /// ([`Projection::project`]). A store that holds records as JSON text
     /// reads the needed fields straight from it.

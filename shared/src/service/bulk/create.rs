@@ -307,6 +307,13 @@ impl BulkExports<'_> {
             (Some(total), JobStatus::InProgress) => {
                 let tasks = self.jobs.list_tasks(tenant, &job.id).await?;
                 job.progress = tasks.iter().map(BulkTask::rows).sum();
+                // Counted while planning, or once every task has started
+                // and counted its own rows.
+                job.total = job.expected.or_else(|| {
+                    (tasks.len() == total as usize)
+                        .then(|| tasks.iter().map(|t| t.expected).sum::<Option<u64>>())
+                        .flatten()
+                });
                 let done = tasks
                     .iter()
                     .filter(|t| t.status == TaskStatus::Done)

@@ -299,7 +299,8 @@ pub async fn abort(
     ))
 }
 
-/// Records that the planned job runs as `tasks` tasks and gives its lease
+/// Records that the planned job runs as `tasks` tasks (and holds
+/// `expected` rows, when counted) and gives its lease
 /// up: from now on its tasks hold leases of their own, and the job's lease
 /// is taken again only to assemble the file.
 ///
@@ -311,10 +312,12 @@ pub async fn planned(
     job: &mut BulkJob,
     owner: &str,
     tasks: u32,
+    expected: Option<u64>,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     leased_update(store, tenant, job, owner, now, |j| {
         j.tasks = Some(tasks);
+        j.expected = expected;
         j.lease = None;
     })
     .await
@@ -472,6 +475,23 @@ pub async fn commit_chunk(
             owner: owner.to_string(),
             expires_at: now + lease,
         });
+    })
+    .await
+}
+
+/// Records the rows the task will write, counted when it first started.
+///
+/// # Errors
+/// When the store fails.
+pub async fn record_expected(
+    store: &dyn BulkJobStore,
+    tenant: &TenantId,
+    task: &mut BulkTask,
+    owner: &str,
+    expected: u64,
+) -> Result<bool, StoreError> {
+    leased_task_update(store, tenant, task, owner, Utc::now(), |t| {
+        t.expected = Some(expected);
     })
     .await
 }

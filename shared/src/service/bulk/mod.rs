@@ -336,8 +336,8 @@ async fn plan_and_queue(
     job: &mut BulkJob,
     owner: &str,
 ) -> Result<u32, WorkerError> {
-    let tasks = match job.tasks {
-        Some(n) => n,
+    let (tasks, expected) = match job.tasks {
+        Some(n) => (n, job.expected),
         None => {
             let now = Utc::now();
             let tasks: Vec<BulkTask> = source::plan(deps, tenant, &job.spec)
@@ -351,11 +351,22 @@ async fn plan_and_queue(
                     "The export selects no partition to read.".into(),
                 ));
             }
+            let expected = source::expected_rows(deps, tenant, &job.spec).await?;
             deps.jobs.put_tasks(tenant, &tasks).await?;
-            tasks.len() as u32
+            (tasks.len() as u32, expected)
         }
     };
-    if !jobs::planned(deps.jobs.as_ref(), tenant, job, owner, tasks, Utc::now()).await? {
+    if !jobs::planned(
+        deps.jobs.as_ref(),
+        tenant,
+        job,
+        owner,
+        tasks,
+        expected,
+        Utc::now(),
+    )
+    .await?
+    {
         return Err(WorkerError::LeaseLost);
     }
     for index in 0..tasks {

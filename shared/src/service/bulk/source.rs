@@ -10,6 +10,7 @@
 use super::WorkerDeps;
 use crate::model::bulk::{ExportSpec, ExportType, TaskCursor, TaskPartition};
 use crate::model::{EntityKind, Record, TenantId};
+use crate::query::{EntityQuery, Window};
 use crate::store::{keys, PageCursor, StoreError};
 use chrono::{Duration, NaiveDate};
 use tokio::sync::{mpsc, Semaphore};
@@ -114,6 +115,73 @@ pub(super) async fn plan(
             None => Vec::new(),
         },
     })
+}
+
+/// The rows a contacts export will hold, counted while planning: only on
+/// a source that counts in the store, and only when no segment narrows the
+/// export (the worker matches segment codes exactly, the store's filters
+/// fold case). `None` otherwise (activities count per task, see
+/// [`expected_task_rows`]).
+///
+/// # Errors
+/// When the source fails.
+pub(super) async fn expected_rows(
+    deps: &WorkerDeps,
+    tenant: &TenantId,
+    spec: &ExportSpec,
+) -> Result<Option<u64>, StoreError> {
+    if spec.export_type != ExportType::Contacts
+        || spec.filters.segment_id.is_some()
+        || !deps.entities.counts_in_store()
+    {
+        return Ok(None);
+    }
+    let mut q = EntityQuery::new(EntityKind::Contacts);
+    q.window = Window::Range {
+        offset: 0,
+        limit: 0,
+    };
+    q.count = true;
+    Ok(deps.entities.query(tenant, &q).await?.total)
+}
+
+/// The rows an activities task will write, counted in the store when it
+/// first starts: its day's activities inside the window. `None` when the
+/// export filters by segment or activity type (those are matched while
+/// writing) or its window does not fall on whole seconds.
+///
+/// # Errors
+/// When the store fails.
+pub(super) async fn expected_task_rows(
+    deps: &WorkerDeps,
+    tenant: &TenantId,
+    spec: &ExportSpec,
+    partition: TaskPartition,
+) -> Result<Option<u64>, StoreError> {
+    let TaskPartition::Day { day } = partition else {
+        return Ok(None);
+    };
+    let types = spec
+        .filters
+        .activity_types
+        .as_ref()
+        .is_some_and(|t| !t.is_empty());
+    let (Some(from), Some(to)) = (spec.filters.from_date, spec.filters.to_date) else {
+        return Ok(None);
+    };
+    let whole = |t: chrono::DateTime<chrono::Utc>| t.timestamp_subsec_nanos() == 0;
+    if types || spec.filters.segment_id.is_some() || !whole(from) || !whole(to) {
+        return Ok(None);
+    }
+    let start = day.and_time(chrono::NaiveTime::MIN).and_utc();
+    let (from, to) = (from.max(start), to.min(start + Duration::days(1)));
+    if from >= to {
+        return Ok(Some(0));
+    }
+    deps.activities
+        .count_activities_of_day(tenant, day, from, to)
+        .await
+        .map(Some)
 }
 
 /// Contacts exports split into at most this many tasks.

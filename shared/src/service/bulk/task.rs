@@ -3,7 +3,8 @@
 //! size (cut at page boundaries, so the chunks are the same whichever
 //! worker writes them and however often the task was handed on), store
 //! each chunk as a temporary file of the job and record it with the cursor
-//! after it. After each chunk the task looks at its job (a cancelled job
+//! after it. A task that starts for the first time counts the rows it
+//! will write, where the store can (the job's `total`). After each chunk the task looks at its job (a cancelled job
 //! stops it) and at its deadline (near it, the task hands itself on to a
 //! continuation message).
 
@@ -108,6 +109,13 @@ pub(super) async fn write_task(
     );
     if task.index == 0 && task.chunks.is_empty() {
         out.header()?;
+    }
+    if task.expected.is_none() {
+        if let Some(n) = source::expected_task_rows(deps, tenant, spec, task.partition).await? {
+            if !jobs::record_expected(deps.jobs.as_ref(), tenant, task, owner, n).await? {
+                return Err(WorkerError::LeaseLost);
+            }
+        }
     }
     let keep = filter_for(spec);
     let mut pages = source::open(deps, tenant, task.partition, &task.cursor);

@@ -37,9 +37,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, Select, WriteRequest};
 use aws_sdk_dynamodb::Client;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use futures::{StreamExt as _, TryStreamExt as _};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -735,6 +735,44 @@ impl ActivityStore for DynamoStore {
                     after = Some(last);
                 }
                 None => return Ok((out, None)),
+            }
+        }
+    }
+
+    /// A `Select=COUNT` query over the day's sort key range, eventually
+    /// consistent (half the read units of the export's strongly consistent
+    /// reads), page by page: DynamoDB counts at most 1 MB of items a call.
+    async fn count_activities_of_day(
+        &self,
+        tenant: &TenantId,
+        day: NaiveDate,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let pk = keys::activity_pk(tenant, day);
+        // BETWEEN is inclusive; no sort key equals the bare `to` bound
+        // (each ends in `#id`), so this is `[from, to)`.
+        let (from, to) = (keys::activity_sk_bound(from), keys::activity_sk_bound(to));
+        let mut count = 0u64;
+        let mut start = None;
+        loop {
+            let res = self
+                .client()
+                .query()
+                .table_name(self.entities_table())
+                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .expression_attribute_values(":from", AttributeValue::S(from.clone()))
+                .expression_attribute_values(":to", AttributeValue::S(to.clone()))
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::backend(format!("count {pk}"), e))?;
+            count += u64::try_from(res.count()).unwrap_or(0);
+            match res.last_evaluated_key() {
+                Some(k) => start = Some(k.clone()),
+                None => return Ok(count),
             }
         }
     }

@@ -19,7 +19,7 @@ use crate::store::bulk::{
 use crate::store::kv::records::{ApiKeyPointer, Blocked};
 use crate::store::{keys, RecordLoad, StoreError};
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 const EXPORTS: &str = "export_logs";
@@ -509,6 +509,26 @@ impl ActivityStore for EmbeddedStore {
             }
             let next = if out.len() >= limit { last } else { None };
             Ok((out, next))
+        })
+        .await
+    }
+
+    async fn count_activities_of_day(
+        &self,
+        tenant: &TenantId,
+        day: NaiveDate,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let pk = keys::activity_pk(tenant, day);
+        let (from, to) = (keys::activity_sk_bound(from), keys::activity_sk_bound(to));
+        self.with_conn(move |c| {
+            c.prepare_cached(
+                "SELECT count(*) FROM activities WHERE pk = ?1 AND sk >= ?2 AND sk < ?3",
+            )
+            .and_then(|mut stmt| stmt.query_row(params![pk, from, to], |r| r.get::<_, i64>(0)))
+            .map(|n| n as u64)
+            .map_err(sql_err("count activities"))
         })
         .await
     }

@@ -172,10 +172,20 @@ impl EmbeddedStore {
 /// creates the task tables ([`TASKS_SCHEMA`]). A crash part-way leaves the
 /// database at the version it had.
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    // Immediate: the write lock first, then the version, so two processes
-    // opening one directory at once migrate it once, one after the other.
+    let current: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(sql_err("read schema version"))?;
+    // A database to migrate: the write lock first, then the version again,
+    // so two processes opening it at once migrate it once, one after the
+    // other. An up-to-date one takes no lock (its `IF NOT EXISTS` statements
+    // write nothing), so it opens while another process holds a load.
+    let behavior = if current < SCHEMA_VERSION {
+        TransactionBehavior::Immediate
+    } else {
+        TransactionBehavior::Deferred
+    };
     let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .transaction_with_behavior(behavior)
         .map_err(sql_err("begin migration"))?;
     let version: i64 = tx
         .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -294,6 +304,10 @@ impl EntitySource for EmbeddedStore {
             })
             .await?;
         Ok(Page { records, next })
+    }
+
+    fn counts_in_store(&self) -> bool {
+        true
     }
 
     async fn page_rows(

@@ -173,6 +173,10 @@ impl EntitySource for PgStore {
         false
     }
 
+    fn counts_in_store(&self) -> bool {
+        true
+    }
+
     async fn query(&self, tenant: &TenantId, q: &EntityQuery) -> Result<QueryAnswer, StoreError> {
         let compiled = sql::compile(q, tenant, Dialect::Postgres);
         if compiled.residual {
