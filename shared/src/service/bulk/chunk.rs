@@ -7,7 +7,7 @@
 use super::columns::{BulkColumn, CellWriter};
 use super::WorkerError;
 use crate::model::bulk::Compression;
-use crate::model::Record;
+use crate::model::Value;
 
 /// The rows of one task, chunk by chunk.
 pub(super) struct ChunkWriter {
@@ -17,6 +17,8 @@ pub(super) struct ChunkWriter {
     capacity: usize,
     csv: csv::Writer<PartWriter>,
     cols: Vec<BulkColumn>,
+    /// Where each column's field sits in a row.
+    fields: Vec<usize>,
     cells: CellWriter,
     /// Rows in the current chunk.
     rows: u64,
@@ -27,9 +29,11 @@ pub(super) struct ChunkWriter {
 }
 
 impl ChunkWriter {
-    /// A writer for `cols`, separated by `delimiter`.
+    /// A writer for `cols`, separated by `delimiter`; column `i` writes the
+    /// row's field `fields[i]`.
     pub(super) fn new(
         cols: Vec<BulkColumn>,
+        fields: Vec<usize>,
         cells: CellWriter,
         delimiter: u8,
         compression: Compression,
@@ -47,6 +51,7 @@ impl ChunkWriter {
             capacity,
             csv,
             cols,
+            fields,
             cells,
             rows: 0,
             dirty: false,
@@ -66,13 +71,18 @@ impl ChunkWriter {
         Ok(())
     }
 
-    /// Writes one record's row.
+    /// Writes one row (see [`super::rows`]).
     ///
     /// # Errors
     /// When the CSV cannot be written.
-    pub(super) fn row(&mut self, record: &Record) -> Result<(), WorkerError> {
-        for (c, slot) in self.cols.iter().zip(self.record_cells.iter_mut()) {
-            self.cells.write(c, record, &mut self.cell);
+    pub(super) fn row(&mut self, row: &[Value]) -> Result<(), WorkerError> {
+        for ((c, &field), slot) in self
+            .cols
+            .iter()
+            .zip(&self.fields)
+            .zip(self.record_cells.iter_mut())
+        {
+            self.cells.write(c, &row[field], &mut self.cell);
             slot.clone_from(&self.cell);
         }
         self.csv.write_record(&self.record_cells)?;

@@ -2,10 +2,9 @@
 //! is written (see `docs/bulk-exports.md`).
 
 use crate::model::bulk::{ExportType, ExportVersion};
-use crate::model::{CustomFieldDef, FieldType, Record};
+use crate::model::{CustomFieldDef, FieldType, Value};
 use crate::render::moment::MomentFormatter;
 use crate::render::neutralise_formula;
-use serde_json::Value as Json;
 use std::collections::HashMap;
 
 /// How a column's values are written.
@@ -128,43 +127,118 @@ pub struct CellWriter {
 }
 
 impl CellWriter {
-    /// Appends the cell of `column` for `record` to `out` (cleared first).
-    pub fn write(&self, column: &BulkColumn, record: &Record, out: &mut String) {
+    /// Appends the cell of `column` for the field's stored text `value` (see
+    /// [`super::rows`]) to `out` (cleared first). Dates and times are
+    /// formatted in the export's format; a number or boolean column writes
+    /// a plain number, `true` or `false` as it is; everything else is text,
+    /// with a formula start neutralised (a value that does not read as its
+    /// column's type included).
+    pub fn write(&self, column: &BulkColumn, value: &Value, out: &mut String) {
         out.clear();
-        let value = record.get(&column.field);
-        match (column.cell, value) {
-            (_, Json::Null) => {}
-            (Cell::SegmentName, Json::String(code)) => {
-                out.push_str(
-                    self.segments
-                        .get(code)
-                        .map_or(code.as_str(), String::as_str),
-                );
+        let s = match value {
+            Value::Null => return,
+            Value::Text(s) => s.as_str(),
+            // Rows are read as text; any other value is written as its JSON.
+            other => {
+                self.write(column, &Value::Text(other.to_json().to_string()), out);
+                return;
             }
-            (Cell::Date, Json::String(s)) => match crate::model::value::parse_date(s) {
-                Some(d) => self.dates.date(d, out),
-                None => out.push_str(s),
-            },
-            (Cell::DateTime, Json::String(s)) => match crate::model::value::parse_datetime_utc(s) {
-                Some(t) => self.dates.datetime(t, out),
-                None => out.push_str(s),
-            },
-            (Cell::Number | Cell::Bool, v @ (Json::Number(_) | Json::Bool(_))) => {
-                out.push_str(&v.to_string());
-            }
-            (_, Json::String(s)) => {
-                match neutralise_formula(s) {
-                    Some(safe) => out.push_str(&safe),
-                    None => out.push_str(s),
-                };
-            }
-            (_, other) => {
-                let text = other.to_string();
-                match neutralise_formula(&text) {
-                    Some(safe) => out.push_str(&safe),
-                    None => out.push_str(&text),
+        };
+        match column.cell {
+            Cell::Date => {
+                if let Some(d) = crate::model::value::parse_date(s) {
+                    return self.dates.date(d, out);
                 }
             }
+            Cell::DateTime => {
+                if let Some(t) = crate::model::value::parse_datetime_utc(s) {
+                    return self.dates.datetime(t, out);
+                }
+            }
+            Cell::Number | Cell::Bool if plain_scalar(s) => return out.push_str(s),
+            Cell::SegmentName => {
+                let name = self.segments.get(s).map_or(s, String::as_str);
+                return push_text(name, out);
+            }
+            Cell::Number | Cell::Bool | Cell::Text => {}
         }
+        push_text(s, out);
+    }
+}
+
+/// Text, its formula start neutralised.
+fn push_text(s: &str, out: &mut String) {
+    match neutralise_formula(s) {
+        Some(safe) => out.push_str(&safe),
+        None => out.push_str(s),
+    }
+}
+
+/// Whether `s` is a JSON number or boolean as stored: a finite number
+/// starting with a digit or `-`, `true` or `false`.
+fn plain_scalar(s: &str) -> bool {
+    s == "true"
+        || s == "false"
+        || (s.starts_with(|c: char| c == '-' || c.is_ascii_digit())
+            && s.parse::<f64>().is_ok_and(f64::is_finite))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::bulk::DateFormat;
+
+    fn cell(c: Cell, value: Value) -> String {
+        let writer = CellWriter {
+            dates: MomentFormatter::new(DateFormat::Iso, None, None).expect("ISO"),
+            segments: HashMap::from([("vip".to_string(), "=VIP".to_string())]),
+        };
+        let mut out = String::from("left over");
+        writer.write(&col("h", "f", c), &value, &mut out);
+        out
+    }
+
+    fn text(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
+    #[test]
+    fn numbers_and_booleans_are_written_as_stored_and_anything_else_as_safe_text() {
+        // GIVEN stored texts in number and boolean columns, THEN a plain
+        // number or boolean is written as it is
+        assert_eq!(cell(Cell::Number, text("-1250.5")), "-1250.5");
+        assert_eq!(cell(Cell::Number, text("1000.0")), "1000.0");
+        assert_eq!(cell(Cell::Bool, text("false")), "false");
+        // AND text that is not one keeps its formula start neutralised
+        assert_eq!(
+            cell(Cell::Number, text("-1+cmd|' /C calc'!A0")),
+            "'-1+cmd|' /C calc'!A0"
+        );
+        assert_eq!(cell(Cell::Number, text("-inf")), "'-inf");
+        assert_eq!(cell(Cell::Bool, text("=TRUE()")), "'=TRUE()");
+        // AND in a text column a negative number is text like any other
+        assert_eq!(cell(Cell::Text, text("-5")), "'-5");
+        assert_eq!(cell(Cell::Text, Value::Null), "");
+    }
+
+    #[test]
+    fn dates_are_formatted_and_unreadable_ones_written_as_safe_text() {
+        assert_eq!(cell(Cell::Date, text("2026-03-01")), "2026-03-01");
+        assert_eq!(
+            cell(Cell::DateTime, text("2026-03-01T10:00:00+02:00")),
+            "2026-03-01T08:00:00+00:00"
+        );
+        assert_eq!(
+            cell(Cell::Date, text("=HYPERLINK(\"x\")")),
+            "'=HYPERLINK(\"x\")"
+        );
+        assert_eq!(cell(Cell::DateTime, text("soon")), "soon");
+    }
+
+    #[test]
+    fn a_segment_code_is_written_as_its_display_name_neutralised() {
+        assert_eq!(cell(Cell::SegmentName, text("vip")), "'=VIP");
+        assert_eq!(cell(Cell::SegmentName, text("unknown")), "unknown");
+        assert_eq!(cell(Cell::SegmentName, text("+unknown")), "'+unknown");
     }
 }

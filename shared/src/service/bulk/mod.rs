@@ -29,20 +29,20 @@ pub mod columns;
 pub mod create;
 pub mod lease;
 mod recovery;
+mod rows;
 mod source;
 mod task;
 
 pub use recovery::release_dead_leases;
 pub use source::MAX_CONTACT_TASKS;
 
-use crate::model::bulk::{BulkJob, BulkTask, ExportType, JobStatus};
-use crate::model::{Record, TenantId};
+use crate::model::bulk::{BulkJob, BulkTask, JobStatus};
+use crate::model::TenantId;
 use crate::store::bulk::{ActivityStore, BulkJobStore};
 use crate::store::files::{FileStore, MIN_PART_BYTES};
 use crate::store::queue::{JobMessage, JobQueue};
 use crate::store::{EntitySource, StoreError, TenantConfigStore};
 use chrono::Utc;
-use columns::segment_field;
 use lease::{self as jobs, Claim, TaskClaim};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -567,45 +567,5 @@ async fn release(deps: &WorkerDeps, tenant: &TenantId, job: &mut BulkJob, owner:
     .await;
     if let Err(e) = r {
         tracing::warn!(error = ?e, job = %job.id, "releasing the lease failed");
-    }
-}
-
-/// The filter of an export: segment membership, and for activities the
-/// types and the window `[fromDate, toDate)`.
-fn filter_for(spec: &crate::model::bulk::ExportSpec) -> impl Fn(&Record) -> bool {
-    let segment = spec.filters.segment_id.clone();
-    let seg_field = segment_field(spec.export_type);
-    let types = spec
-        .filters
-        .activity_types
-        .clone()
-        .filter(|t| !t.is_empty());
-    let window = match spec.export_type {
-        ExportType::Activities => spec.filters.from_date.zip(spec.filters.to_date),
-        ExportType::Contacts => None,
-    };
-    move |r: &Record| {
-        if let Some(s) = &segment {
-            if r.get(seg_field).as_str() != Some(s.as_str()) {
-                return false;
-            }
-        }
-        if let Some(types) = &types {
-            let t = r.get("activityType").as_str().unwrap_or_default();
-            if !types.iter().any(|x| x == t) {
-                return false;
-            }
-        }
-        if let Some((from, to)) = window {
-            match r
-                .get("occurredAt")
-                .as_str()
-                .and_then(crate::model::value::parse_datetime_utc)
-            {
-                Some(at) if at >= from && at < to => {}
-                _ => return false,
-            }
-        }
-        true
     }
 }

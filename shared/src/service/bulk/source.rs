@@ -7,16 +7,17 @@
 //! channel before it reads. Every page comes with the [`TaskCursor`] after
 //! it, so a task can resume where its last stored chunk ended.
 
+use super::rows::TaskRows;
 use super::WorkerDeps;
 use crate::model::bulk::{ExportSpec, ExportType, TaskCursor, TaskPartition};
-use crate::model::{EntityKind, Record, TenantId};
+use crate::model::{EntityKind, TenantId, Value};
 use crate::query::{EntityQuery, Window};
 use crate::store::{keys, PageCursor, StoreError};
 use chrono::{Duration, NaiveDate};
 use tokio::sync::{mpsc, Semaphore};
 
-/// A page and the cursor after it.
-type PageResult = Result<(Vec<Record>, TaskCursor), StoreError>;
+/// A page of rows (see [`super::rows`]) and the cursor after it.
+type PageResult = Result<(Vec<Vec<Value>>, TaskCursor), StoreError>;
 
 /// One partition to read.
 #[derive(Debug, Clone, Copy)]
@@ -187,12 +188,13 @@ pub(super) async fn expected_task_rows(
 /// Contacts exports split into at most this many tasks.
 pub const MAX_CONTACT_TASKS: u32 = 16;
 
-/// Starts reading a task's partition at `start`.
+/// Starts reading a task's partition at `start`, as `rows` projects it.
 pub(super) fn open(
     deps: &WorkerDeps,
     tenant: &TenantId,
     partition: TaskPartition,
     start: &TaskCursor,
+    rows: std::sync::Arc<TaskRows>,
 ) -> Pages {
     let partitions: Vec<(u32, Partition, Option<String>)> = partitions_of(partition)
         .into_iter()
@@ -218,9 +220,9 @@ pub(super) fn open(
                 return;
             };
             let (page_tx, page_rx) = mpsc::channel(1);
-            let (deps, tenant) = (deps.clone(), tenant.clone());
+            let (deps, tenant, rows) = (deps.clone(), tenant.clone(), rows.clone());
             tokio::spawn(async move {
-                read_partition(&deps, &tenant, index, partition, after, &page_tx).await;
+                read_partition(&deps, &tenant, &rows, index, partition, after, &page_tx).await;
                 drop(permit);
             });
             if tx.send(page_rx).await.is_err() {
@@ -237,6 +239,7 @@ pub(super) fn open(
 async fn read_partition(
     deps: &WorkerDeps,
     tenant: &TenantId,
+    rows: &TaskRows,
     index: u32,
     partition: Partition,
     start: Option<String>,
@@ -257,7 +260,9 @@ async fn read_partition(
                     .activities_of_day(tenant, day, after, deps.page_size)
                     .await
                 {
-                    Ok(page) => page,
+                    Ok((records, next)) => {
+                        (records.iter().map(|r| rows.project(r)).collect(), next)
+                    }
                     Err(e) => {
                         slot.send(Err(e));
                         return;
@@ -266,12 +271,8 @@ async fn read_partition(
             }
             Partition::All => {
                 let cursor = (!after.is_empty()).then(|| PageCursor(after.clone()));
-                match deps
-                    .entities
-                    .page(tenant, EntityKind::Contacts, cursor, deps.page_size)
-                    .await
-                {
-                    Ok(page) => (page.records, page.next.map(|c| c.0)),
+                match contacts(deps, tenant, rows, cursor).await {
+                    Ok(page) => (page.rows, page.next.map(|c| c.0)),
                     Err(e) => {
                         slot.send(Err(e));
                         return;
@@ -280,11 +281,7 @@ async fn read_partition(
             }
             Partition::Shard { shards, shard } => {
                 let cursor = keys::encode_cursor(shards, shard, &after);
-                match deps
-                    .entities
-                    .page(tenant, EntityKind::Contacts, Some(cursor), deps.page_size)
-                    .await
-                {
+                match contacts(deps, tenant, rows, Some(cursor)).await {
                     Ok(page) => {
                         // A page may run on into the next shard: keep this
                         // shard's records and stop where it ends.
@@ -299,12 +296,12 @@ async fn read_partition(
                             },
                             None => None,
                         };
-                        let records = page
-                            .records
+                        let page_rows = page
+                            .rows
                             .into_iter()
-                            .filter(|r| keys::shard_of(&r.id, shards) == shard)
+                            .filter(|r| keys::shard_of(rows.id(r), shards) == shard)
                             .collect();
-                        (records, next)
+                        (page_rows, next)
                     }
                     Err(e) => {
                         slot.send(Err(e));
@@ -332,6 +329,20 @@ async fn read_partition(
             }
         }
     }
+}
+
+/// A page of the task's contacts query: its projection's rows, read by the
+/// entity source in storage order from `cursor`.
+async fn contacts(
+    deps: &WorkerDeps,
+    tenant: &TenantId,
+    rows: &TaskRows,
+    cursor: Option<PageCursor>,
+) -> Result<crate::store::RowPage, StoreError> {
+    let q = &rows.query;
+    deps.entities
+        .page_rows(tenant, q.entity, cursor, deps.page_size, &q.projection)
+        .await
 }
 
 #[cfg(test)]

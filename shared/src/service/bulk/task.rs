@@ -11,12 +11,14 @@
 use super::chunk::ChunkWriter;
 use super::columns::{columns, CellWriter};
 use super::lease as jobs;
-use super::{filter_for, source, WorkerDeps, WorkerError};
+use super::rows::TaskRows;
+use super::{source, WorkerDeps, WorkerError};
 use crate::model::bulk::{BulkJob, BulkTask, ExportType, ExportVersion, JobStatus, TaskChunk};
 use crate::model::{EntityKind, OptionKind, TenantId};
 use crate::render::moment::MomentFormatter;
 use crate::store::files::{FileKey, FileMeta, FileStore};
 use crate::store::StoreError;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// How a task's run ended.
@@ -100,8 +102,11 @@ pub(super) async fn write_task(
         .map(|o| (o.code, o.display_name))
         .collect();
     let part_bytes = deps.part_bytes.max(deps.min_part_bytes);
+    let cols = columns(spec.export_type, spec.version, &custom);
+    let rows = Arc::new(TaskRows::new(spec, &cols));
     let mut out = ChunkWriter::new(
-        columns(spec.export_type, spec.version, &custom),
+        cols,
+        rows.columns.clone(),
         CellWriter { dates, segments },
         spec.delimiter as u8,
         spec.compression,
@@ -117,14 +122,13 @@ pub(super) async fn write_task(
             }
         }
     }
-    let keep = filter_for(spec);
-    let mut pages = source::open(deps, tenant, task.partition, &task.cursor);
+    let mut pages = source::open(deps, tenant, task.partition, &task.cursor, rows.clone());
     let mut cursor = task.cursor.clone();
     let mut heartbeat = Instant::now();
     while let Some(page) = pages.next().await {
-        let (records, after) = page?;
-        for record in records.iter().filter(|r| keep(r)) {
-            out.row(record)?;
+        let (page, after) = page?;
+        for row in page.iter().filter(|r| rows.keep(r)) {
+            out.row(row)?;
         }
         cursor = after;
         if out.len()? >= part_bytes {
