@@ -20,7 +20,6 @@ use exports_local::generate::{self, Counts};
 use exports_shared::model::bulk::JobStatus;
 use exports_shared::model::TenantId;
 use exports_shared::service::bulk::create::{BulkExports, Creation};
-use exports_shared::service::bulk::WorkerDeps;
 use exports_shared::store::bulk::BulkJobStore;
 use exports_shared::store::embedded::{EmbeddedFiles, EmbeddedStore};
 use serde::{Deserialize, Serialize};
@@ -28,7 +27,6 @@ use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The tenant whose activities W6 exports.
@@ -245,15 +243,7 @@ pub fn worker_child(data_dir: &Path, job_id: &str, n: usize) -> Res<ChildReport>
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let store = Arc::new(EmbeddedStore::open(data_dir)?);
-        let files = Arc::new(EmbeddedFiles::open(data_dir, "http://127.0.0.1:1")?);
-        let deps = WorkerDeps::new(
-            store.clone(),
-            store.clone(),
-            store.clone(),
-            store.clone(),
-            files,
-        );
+        let (store, deps) = crate::workloads::embedded_worker(data_dir)?;
         let worker = bulk_export_worker::Worker {
             deps,
             queue: store.clone(),

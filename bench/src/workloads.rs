@@ -278,6 +278,29 @@ pub struct W4Output {
     pub sha256: String,
 }
 
+/// The embedded store of `data_dir` and the bulk worker's dependencies on
+/// it (files served from a dummy address: the benchmarks read them from disk).
+///
+/// # Errors
+/// When the store or the files cannot be opened.
+pub fn embedded_worker(
+    data_dir: &Path,
+) -> Res<(
+    Arc<EmbeddedStore>,
+    exports_shared::service::bulk::WorkerDeps,
+)> {
+    let store = Arc::new(EmbeddedStore::open(data_dir)?);
+    let files = Arc::new(EmbeddedFiles::open(data_dir, "http://127.0.0.1:1")?);
+    let deps = exports_shared::service::bulk::WorkerDeps::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        files,
+    );
+    Ok((store, deps))
+}
+
 /// W4: the store's contacts through the real bulk worker ([`run_job`]) to
 /// the embedded file store, as CSV. Creating the job is not timed; the run
 /// (claim, paged reads, CSV, parts, digest, finish) is. Writes the job's
@@ -289,20 +312,18 @@ pub struct W4Output {
 /// [`run_job`]: exports_shared::service::bulk::run_job
 pub fn w4(data_dir: &Path, out: &Path) -> Res<ChildReport> {
     use exports_shared::model::bulk::BulkJob;
-    use exports_shared::service::bulk::{run_job, JobOutcome, WorkerDeps};
+    use exports_shared::service::bulk::{run_job, JobOutcome};
     use exports_shared::store::bulk::BulkJobStore;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let store = Arc::new(EmbeddedStore::open(data_dir)?);
-        let files = Arc::new(EmbeddedFiles::open(data_dir, "http://127.0.0.1:1")?);
+        let (store, deps) = embedded_worker(data_dir)?;
         let tenant = TenantId::new(BENCH_TENANT);
         let spec = exports_shared::api::bulk::parse_creation(W4_BODY.as_bytes())
             .map_err(|e| format!("W4 body: {}", e.body()))?;
         let job = BulkJob::new(BulkJob::new_id(), spec, chrono::Utc::now());
         store.create_job(&tenant, &job).await?;
-        let deps = WorkerDeps::new(store.clone(), store.clone(), store.clone(), store, files);
         let msg = exports_shared::store::JobMessage {
             tenant,
             job_id: job.id.clone(),

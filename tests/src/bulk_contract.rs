@@ -10,7 +10,7 @@ use exports_shared::model::bulk::{
     ApiKey, BulkJob, BulkTask, DateFormat, ExportFilters, ExportSpec, ExportType, ExportVersion,
     JobOutput, JobStatus, Permission, TaskChunk, TaskPartition, TaskStatus,
 };
-use exports_shared::model::TenantId;
+use exports_shared::model::{Record, TenantId};
 use exports_shared::service::bulk::lease::{claim, fail, finish, report_progress, Claim};
 use exports_shared::store::aws::DynamoBulkJobs;
 use exports_shared::store::bulk::IdempotencyRecord;
@@ -381,25 +381,35 @@ pub async fn rate_buckets_update_conditionally(s: &BulkStores) {
     assert!(!s.keys.put_bucket(&t, "k", &next, None).await.unwrap());
 }
 
-pub async fn activities_are_read_per_day_in_time_order(s: &BulkStores) {
+/// A call at `at`.
+fn act(id: &str, at: &str) -> Record {
+    rec(id, json!({"occurredAt": at, "activityType": "call"}))
+}
+
+/// A tenant with calls at `times` (`(id, at)`), and another tenant with
+/// one call on 2026-03-01; returns the first.
+async fn tenant_with_calls(s: &BulkStores, times: &[(&str, &str)]) -> TenantId {
     let (t, other) = (tenant(), tenant());
-    let act = |id: &str, at: &str| rec(id, json!({"occurredAt": at, "activityType": "call"}));
-    s.activities
-        .put_activities(
-            &t,
-            vec![
-                act("x3", "2026-03-01T20:00:00Z"),
-                act("x1", "2026-03-01T01:00:00Z"),
-                act("x2", "2026-03-01T09:00:00-03:00"),
-                act("y1", "2026-03-02T00:00:00Z"),
-            ],
-        )
-        .await
-        .unwrap();
+    let calls = times.iter().map(|(id, at)| act(id, at)).collect();
+    s.activities.put_activities(&t, calls).await.unwrap();
     s.activities
         .put_activities(&other, vec![act("z", "2026-03-01T05:00:00Z")])
         .await
         .unwrap();
+    t
+}
+
+pub async fn activities_are_read_per_day_in_time_order(s: &BulkStores) {
+    let t = tenant_with_calls(
+        s,
+        &[
+            ("x3", "2026-03-01T20:00:00Z"),
+            ("x1", "2026-03-01T01:00:00Z"),
+            ("x2", "2026-03-01T09:00:00-03:00"),
+            ("y1", "2026-03-02T00:00:00Z"),
+        ],
+    )
+    .await;
     assert!(s
         .activities
         .put_activities(&t, vec![rec("bad", json!({}))])
@@ -437,25 +447,17 @@ pub async fn activities_are_read_per_day_in_time_order(s: &BulkStores) {
 pub async fn activities_of_a_day_are_counted_inside_a_window(s: &BulkStores) {
     // GIVEN a day with activities at 01:00, 09:00:30.5, 12:00 and 20:00 UTC
     // (one written with an offset), and another tenant's on the same day
-    let (t, other) = (tenant(), tenant());
-    let act = |id: &str, at: &str| rec(id, json!({"occurredAt": at, "activityType": "call"}));
-    s.activities
-        .put_activities(
-            &t,
-            vec![
-                act("c1", "2026-03-01T01:00:00Z"),
-                act("c2", "2026-03-01T06:00:30.5-03:00"),
-                act("c3", "2026-03-01T12:00:00Z"),
-                act("c4", "2026-03-01T20:00:00Z"),
-                act("d1", "2026-03-02T00:00:00Z"),
-            ],
-        )
-        .await
-        .unwrap();
-    s.activities
-        .put_activities(&other, vec![act("z", "2026-03-01T05:00:00Z")])
-        .await
-        .unwrap();
+    let t = tenant_with_calls(
+        s,
+        &[
+            ("c1", "2026-03-01T01:00:00Z"),
+            ("c2", "2026-03-01T06:00:30.5-03:00"),
+            ("c3", "2026-03-01T12:00:00Z"),
+            ("c4", "2026-03-01T20:00:00Z"),
+            ("d1", "2026-03-02T00:00:00Z"),
+        ],
+    )
+    .await;
     let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
     let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
     let count = |from: &str, to: &str| {

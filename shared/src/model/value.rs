@@ -140,6 +140,14 @@ impl Value {
         }
     }
 
+    /// The text of a `Text` value; `None` for any other.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// `true` for null and for empty or blank text.
     pub fn is_empty(&self) -> bool {
         match self {

@@ -135,13 +135,14 @@ impl CellWriter {
     /// column's type included).
     pub fn write(&self, column: &BulkColumn, value: &Value, out: &mut String) {
         out.clear();
+        // Rows are read as text; any other value is written as its JSON.
+        let json;
         let s = match value {
             Value::Null => return,
             Value::Text(s) => s.as_str(),
-            // Rows are read as text; any other value is written as its JSON.
             other => {
-                self.write(column, &Value::Text(other.to_json().to_string()), out);
-                return;
+                json = other.to_json().to_string();
+                &json
             }
         };
         match column.cell {

@@ -73,23 +73,35 @@ impl TaskRows {
     }
 
     /// A record's row: each projected field as its text (see the module
-    /// docs), `Null` when absent or null.
-    pub fn project(&self, record: &Record) -> Vec<Value> {
+    /// docs), `Null` when absent or null. The record's strings move into
+    /// the row (projected keys are distinct).
+    pub fn project(&self, mut record: Record) -> Vec<Value> {
         self.query
             .projection
             .fields()
             .iter()
-            .map(|(key, _)| match record.get(key) {
-                Json::Null => Value::Null,
-                Json::String(s) => Value::Text(s.clone()),
-                other => Value::Text(other.to_string()),
+            .map(|(key, _)| match record.data.remove(key) {
+                None | Some(Json::Null) => Value::Null,
+                Some(Json::String(s)) => Value::Text(s),
+                Some(other) => Value::Text(other.to_string()),
             })
             .collect()
     }
 
     /// The row's id, as text.
     pub fn id<'r>(&self, row: &'r [Value]) -> &'r str {
-        text(&row[self.query.id_index]).unwrap_or_default()
+        row[self.query.id_index].as_text().unwrap_or_default()
+    }
+
+    /// Whether the filter reads more than the window (a segment or
+    /// activity types): rows it drops cannot be counted in the store.
+    pub fn narrows(&self) -> bool {
+        self.segment.is_some() || self.activity_types.is_some()
+    }
+
+    /// The activities window `[fromDate, toDate)`, if any.
+    pub fn window(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        self.window.map(|(_, from, to)| (from, to))
     }
 
     /// Whether the row passes the export's filter: its segment code equal
@@ -97,31 +109,26 @@ impl TaskRows {
     /// its time inside the window.
     pub fn keep(&self, row: &[Value]) -> bool {
         if let Some((i, code)) = &self.segment {
-            if text(&row[*i]) != Some(code.as_str()) {
+            if row[*i].as_text() != Some(code.as_str()) {
                 return false;
             }
         }
         if let Some((i, types)) = &self.activity_types {
-            let t = text(&row[*i]).unwrap_or_default();
+            let t = row[*i].as_text().unwrap_or_default();
             if !types.iter().any(|x| x == t) {
                 return false;
             }
         }
         if let Some((i, from, to)) = &self.window {
-            match text(&row[*i]).and_then(crate::model::value::parse_datetime_utc) {
+            match row[*i]
+                .as_text()
+                .and_then(crate::model::value::parse_datetime_utc)
+            {
                 Some(at) if at >= *from && at < *to => {}
                 _ => return false,
             }
         }
         true
-    }
-}
-
-/// The text of a projected field (`None` when null).
-pub(super) fn text(v: &Value) -> Option<&str> {
-    match v {
-        Value::Text(s) => Some(s),
-        _ => None,
     }
 }
 
@@ -152,10 +159,10 @@ mod tests {
         );
         let rows = TaskRows::new(&s, &columns(ExportType::Activities, ExportVersion::V1, &[]));
         // WHEN a record with a number, an object and a missing field is projected
-        let row = rows.project(&record(json!({"activityType": "purchase",
+        let row = rows.project(record(json!({"activityType": "purchase",
             "occurredAt": "2026-03-01T10:00:00Z", "amount": 1000.0, "metadata": {"c": 1}})));
         // THEN each column holds the JSON text of its value, or null
-        let cells: Vec<Option<&str>> = rows.columns.iter().map(|&i| text(&row[i])).collect();
+        let cells: Vec<Option<&str>> = rows.columns.iter().map(|&i| row[i].as_text()).collect();
         assert_eq!(
             cells,
             [
@@ -184,7 +191,7 @@ mod tests {
         );
         let rows = TaskRows::new(&s, &columns(ExportType::Activities, ExportVersion::V2, &[]));
         let row = |seg: &str, kind: &str, at: &str| {
-            rows.project(&record(
+            rows.project(record(
                 json!({"segmentId": seg, "activityType": kind, "occurredAt": at}),
             ))
         };

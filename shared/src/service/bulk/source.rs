@@ -148,30 +148,23 @@ pub(super) async fn expected_rows(
 
 /// The rows an activities task will write, counted in the store when it
 /// first starts: its day's activities inside the window. `None` when the
-/// export filters by segment or activity type (those are matched while
-/// writing) or its window does not fall on whole seconds.
+/// export's filter reads more than the window (`rows` matches a segment
+/// or activity types while writing) or its window does not fall on whole
+/// seconds.
 ///
 /// # Errors
 /// When the store fails.
 pub(super) async fn expected_task_rows(
     deps: &WorkerDeps,
     tenant: &TenantId,
-    spec: &ExportSpec,
+    rows: &TaskRows,
     partition: TaskPartition,
 ) -> Result<Option<u64>, StoreError> {
-    let TaskPartition::Day { day } = partition else {
-        return Ok(None);
-    };
-    let types = spec
-        .filters
-        .activity_types
-        .as_ref()
-        .is_some_and(|t| !t.is_empty());
-    let (Some(from), Some(to)) = (spec.filters.from_date, spec.filters.to_date) else {
+    let (TaskPartition::Day { day }, Some((from, to))) = (partition, rows.window()) else {
         return Ok(None);
     };
     let whole = |t: chrono::DateTime<chrono::Utc>| t.timestamp_subsec_nanos() == 0;
-    if types || spec.filters.segment_id.is_some() || !whole(from) || !whole(to) {
+    if rows.narrows() || !whole(from) || !whole(to) {
         return Ok(None);
     }
     let start = day.and_time(chrono::NaiveTime::MIN).and_utc();
@@ -261,7 +254,7 @@ async fn read_partition(
                     .await
                 {
                     Ok((records, next)) => {
-                        (records.iter().map(|r| rows.project(r)).collect(), next)
+                        (records.into_iter().map(|r| rows.project(r)).collect(), next)
                     }
                     Err(e) => {
                         slot.send(Err(e));

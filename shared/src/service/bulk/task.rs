@@ -4,9 +4,9 @@
 //! worker writes them and however often the task was handed on), store
 //! each chunk as a temporary file of the job and record it with the cursor
 //! after it. A task that starts for the first time counts the rows it
-//! will write, where the store can (the job's `total`). After each chunk the task looks at its job (a cancelled job
-//! stops it) and at its deadline (near it, the task hands itself on to a
-//! continuation message).
+//! will write, where the store can (the job's `total`). After each chunk
+//! the task looks at its job (a cancelled job stops it) and at its
+//! deadline (near it, the task hands itself on to a continuation message).
 
 use super::chunk::ChunkWriter;
 use super::columns::{columns, CellWriter};
@@ -116,7 +116,7 @@ pub(super) async fn write_task(
         out.header()?;
     }
     if task.expected.is_none() {
-        if let Some(n) = source::expected_task_rows(deps, tenant, spec, task.partition).await? {
+        if let Some(n) = source::expected_task_rows(deps, tenant, &rows, task.partition).await? {
             if !jobs::record_expected(deps.jobs.as_ref(), tenant, task, owner, n).await? {
                 return Err(WorkerError::LeaseLost);
             }
